@@ -1,0 +1,266 @@
+//! `dg`: the sampler core from the command line. JSON on stdout; one-line errors on stderr.
+
+use clap::{Args, Parser, Subcommand};
+use dg::density::{encode, Divergence};
+use dg::device::{open, Backend, Precision};
+use dg::guidance::{Method, Noise};
+use dg::rng::HostRng;
+use dg::sampler::{host1, host2, rows, Sampler, Settings};
+use dg::schedule::{Path, Window};
+use dg::solver::Solver;
+use dg::{alignment, models, Error, Result};
+use serde_json::{json, Value};
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(name = "dg", version, about = "Density guidance for flow models")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate samples with a method; prints latent, samples, tracked log p, guard steps, NFE.
+    Sample {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        method: MethodArgs,
+        /// How log p is tracked: exact, hutchinson or off.
+        #[arg(long, default_value = "exact")]
+        logp: String,
+    },
+    /// Log-density of given samples by encoding them back to the prior.
+    Logp {
+        #[command(flatten)]
+        common: Common,
+        /// JSON file `{"samples": [[..], ..]}`.
+        #[arg(long)]
+        input: String,
+        /// exact or hutchinson.
+        #[arg(long, default_value = "exact")]
+        divergence: String,
+    },
+    /// Score alignment of random latents, with and without the score at the end.
+    Align {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Time every method against the plain ODE on the same model; prints numbers.
+    Bench {
+        #[command(flatten)]
+        common: Common,
+        /// Timed runs per method (after one warm-up run).
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+        /// How log p is tracked while timing: exact, hutchinson or off.
+        #[arg(long, default_value = "off")]
+        logp: String,
+    },
+}
+
+#[derive(Args)]
+struct Common {
+    /// gmm:FILE.json
+    #[arg(long)]
+    model: String,
+    /// linear, vp or ve.
+    #[arg(long, default_value = "linear")]
+    path: String,
+    #[arg(long, default_value_t = -10.0, allow_negative_numbers = true)]
+    lambda_min: f64,
+    #[arg(long, default_value_t = 10.0, allow_negative_numbers = true)]
+    lambda_max: f64,
+    /// f64 or f32.
+    #[arg(long, default_value = "f64")]
+    precision: String,
+    /// cpu or wgpu (wgpu runs in f32).
+    #[arg(long, default_value = "cpu")]
+    backend: String,
+    /// euler, heun or rk4.
+    #[arg(long, default_value = "euler")]
+    solver: String,
+    #[arg(long, default_value_t = 64)]
+    steps: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long, default_value_t = 16)]
+    batch: usize,
+    /// Rademacher probes per step for Hutchinson estimates.
+    #[arg(long, default_value_t = 1)]
+    probes: usize,
+}
+
+#[derive(Args)]
+struct MethodArgs {
+    /// plain, prior, dg, dg-exact or sdg.
+    #[arg(long, default_value = "plain")]
+    method: String,
+    /// Quantile: larger is a higher log-density, smoother.
+    #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
+    q: f64,
+    /// Final log p for dg-exact.
+    #[arg(long, allow_negative_numbers = true)]
+    target_logp: Option<f64>,
+    /// SDG noise: early, late, none or LEVEL:FROM:TO.
+    #[arg(long, default_value = "late", allow_negative_numbers = true)]
+    noise: String,
+    /// SDG's exact variant (removes the sᵀHs bias).
+    #[arg(long)]
+    sdg_exact: bool,
+}
+
+impl MethodArgs {
+    fn method(&self) -> Result<Method> {
+        let q = self.q;
+        Ok(match self.method.as_str() {
+            "plain" => Method::Plain,
+            "prior" => Method::Prior { q },
+            "dg" => Method::Dg { q },
+            "dg-exact" => Method::DgExact {
+                target_logp: self.target_logp.ok_or_else(|| Error::invalid("target-logp", "dg-exact needs --target-logp"))?,
+            },
+            "sdg" => Method::Sdg { q, noise: Noise::parse(&self.noise)?, exact: self.sdg_exact },
+            m => return Err(Error::invalid("method", format!("'{m}' is not one of plain, prior, dg, dg-exact, sdg"))),
+        })
+    }
+}
+
+struct Opened {
+    model: std::rc::Rc<dyn dg::score::ScoreModel>,
+    device: burn::tensor::Device,
+    settings: Settings,
+}
+
+impl Common {
+    fn open(&self, method: Method, logp: &str) -> Result<Opened> {
+        let device = open(Backend::parse(&self.backend)?, Precision::parse(&self.precision)?)?;
+        let model = models::open(&self.model, Path::parse(&self.path)?, &device)?;
+        let settings = Settings {
+            method,
+            solver: Solver::parse(&self.solver)?,
+            steps: self.steps,
+            window: Window::new(self.lambda_min, self.lambda_max)?,
+            seed: self.seed,
+            batch: self.batch,
+            divergence: Divergence::parse(logp, self.probes)?,
+            guards: Default::default(),
+        };
+        settings.validate()?;
+        Ok(Opened { model, device, settings })
+    }
+}
+
+fn sample(o: &Opened) -> Result<Value> {
+    let mut sampler = Sampler::new(o.model.clone(), o.settings.clone(), &o.device)?;
+    sampler.run();
+    let out = sampler.finish()?;
+    Ok(json!({
+        "latent": out.latent, "samples": out.samples, "logp_start": out.logp_start,
+        "logp": out.logp, "guard_steps": out.guard_steps, "nfe": out.nfe,
+    }))
+}
+
+fn logp(o: &Opened, input: &str) -> Result<Value> {
+    #[derive(serde::Deserialize)]
+    struct Input {
+        samples: Vec<Vec<f64>>,
+    }
+    let bad = |reason: String| Error::Input { path: input.into(), reason };
+    let text = std::fs::read_to_string(input).map_err(|e| bad(e.to_string()))?;
+    let parsed: Input = serde_json::from_str(&text).map_err(|e| bad(format!("expected {{\"samples\": [[..], ..]}}: {e}")))?;
+    let x = rows(&parsed.samples, o.model.dim(), "samples", &o.device).map_err(|e| bad(e.to_string()))?;
+    let s = &o.settings;
+    let lp = encode(&*o.model, x, s.window, s.steps, s.solver, s.divergence, &mut HostRng::new(s.seed))?;
+    let lp = host1(lp)?;
+    if lp.iter().any(|v| !v.is_finite()) {
+        return Err(Error::invalid("steps", "encoding produced non-finite log p; use more steps"));
+    }
+    Ok(json!({ "logp": lp }))
+}
+
+fn align(o: &Opened) -> Result<Value> {
+    let s = &o.settings;
+    let mut rng = HostRng::new(s.seed);
+    let sigma = o.model.path().sigma(s.window.lambda_min);
+    let latent = rng.normal_tensor(s.batch, o.model.dim(), &o.device).mul_scalar(sigma);
+    let a = alignment::score_alignment(&*o.model, latent.clone(), s.window, s.steps, s.solver, s.divergence, &mut rng)?;
+    Ok(json!({
+        "latent": host2(latent)?,
+        "sa_with_score": host1(a.with_score)?,
+        "sa_without_score": host1(a.without_score)?,
+    }))
+}
+
+fn bench(common: &Common, repeats: usize, logp: &str) -> Result<Value> {
+    let methods = [
+        ("plain", Method::Plain),
+        ("prior", Method::Prior { q: 0.7 }),
+        ("dg", Method::Dg { q: 0.3 }),
+        ("sdg", Method::Sdg { q: 0.3, noise: Noise::LATE, exact: false }),
+    ];
+    let mut table = Vec::new();
+    let mut plain_ms = None;
+    for (name, method) in methods {
+        let mut o = common.open(method, logp)?;
+        if matches!(method, Method::Sdg { .. }) {
+            o.settings.solver = Solver::Euler;
+        }
+        let timed = |o: &Opened| -> Result<(f64, usize)> {
+            let t = Instant::now();
+            let mut sampler = Sampler::new(o.model.clone(), o.settings.clone(), &o.device)?;
+            sampler.run();
+            let out = sampler.finish()?;
+            Ok((t.elapsed().as_secs_f64() * 1e3 / o.settings.steps as f64, out.nfe))
+        };
+        timed(&o)?; // warm-up: caches, shader compilation
+        let mut ms = Vec::new();
+        let mut nfe = 0;
+        for _ in 0..repeats.max(1) {
+            let (m, n) = timed(&o)?;
+            ms.push(m);
+            nfe = n;
+        }
+        ms.sort_by(f64::total_cmp);
+        let median = ms[ms.len() / 2];
+        let base = *plain_ms.get_or_insert(median);
+        table.push(json!({
+            "method": name, "nfe": nfe, "nfe_per_step": nfe as f64 / o.settings.steps as f64,
+            "ms_per_step": median, "relative_time": median / base,
+        }));
+    }
+    Ok(json!({
+        "model": common.model, "backend": common.backend, "precision": common.precision,
+        "batch": common.batch, "steps": common.steps, "solver": common.solver, "logp": logp,
+        "repeats": repeats, "methods": table,
+    }))
+}
+
+fn run(cli: Cli) -> Result<Value> {
+    match cli.command {
+        Command::Sample { common, method, logp: l } => sample(&common.open(method.method()?, &l)?),
+        Command::Logp { common, input, divergence } => logp(&common.open(Method::Plain, &divergence)?, &input),
+        Command::Align { common } => align(&common.open(Method::Plain, "hutchinson")?),
+        Command::Bench { common, repeats, logp } => bench(&common, repeats, &logp),
+    }
+}
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            let text = e.to_string();
+            eprintln!("{}", text.lines().next().unwrap_or("invalid arguments"));
+            std::process::exit(2);
+        }
+    };
+    match run(cli) {
+        Ok(v) => println!("{v}"),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! The score-model abstraction (SPEC 1): anything that gives `∇ₓ log p_λ(x)` for a batch.
+//! Networks predict noise, velocity or data; [`FromPrediction`] turns each into a score.
+
+use crate::schedule::Path;
+use burn::tensor::Tensor;
+
+/// A batch of scores at `(x, λ)`, with closed forms where a model has them.
+///
+/// `score` must be built from tensor operations on `x`, so that autodiff through it gives
+/// divergences and Jacobian products for models without closed forms.
+pub trait ScoreModel {
+    /// Data dimension D.
+    fn dim(&self) -> usize;
+    /// The path the model's marginals follow.
+    fn path(&self) -> Path;
+    /// `[B, D] -> [B, D]`: the score of the marginal at λ.
+    fn score(&self, x: Tensor<2>, lambda: f64) -> Tensor<2>;
+    /// Exact `log p_λ(x)`, `[B]`, where known.
+    fn log_prob(&self, _x: Tensor<2>, _lambda: f64) -> Option<Tensor<1>> {
+        None
+    }
+    /// Exact Laplacian `Δ log p_λ(x)`, `[B]`, where known. Differentiable in `x`.
+    fn laplacian(&self, _x: Tensor<2>, _lambda: f64) -> Option<Tensor<1>> {
+        None
+    }
+    /// Exact Hessian-vector product `∇²log p_λ(x)·v`, `[B, D]`, where known.
+    fn hvp(&self, _x: Tensor<2>, _lambda: f64, _v: Tensor<2>) -> Option<Tensor<2>> {
+        None
+    }
+}
+
+/// What a network's output means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Prediction {
+    /// `ε̂`, the noise.
+    Noise,
+    /// `v̂ = ε - x_data`, the flow-matching velocity (noise fraction t as time).
+    Velocity,
+    /// `x̂`, the clean data.
+    Data,
+}
+
+impl Prediction {
+    /// Converts a prediction to the score. Velocity: `ε̂ = (x + α·v̂)/(α + σ)`, which on the
+    /// linear path (α + σ = 1) is SPEC's `ε̂ = x + (1-t)·v̂`.
+    pub fn to_score(self, path: Path, x: Tensor<2>, out: Tensor<2>, lambda: f64) -> Tensor<2> {
+        let (a, s) = (path.alpha(lambda), path.sigma(lambda));
+        match self {
+            Prediction::Noise => out.div_scalar(-s),
+            Prediction::Velocity => (x + out.mul_scalar(a)).div_scalar(-s * (a + s)),
+            Prediction::Data => (out.mul_scalar(a) - x).div_scalar(s * s),
+        }
+    }
+
+    /// The prediction an exact model with this score would make (the inverse of `to_score`).
+    pub fn from_score(self, path: Path, x: Tensor<2>, score: Tensor<2>, lambda: f64) -> Tensor<2> {
+        let (a, s) = (path.alpha(lambda), path.sigma(lambda));
+        let eps = score.clone().mul_scalar(-s);
+        match self {
+            Prediction::Noise => eps,
+            Prediction::Velocity => (eps.mul_scalar(a + s) - x).div_scalar(a),
+            Prediction::Data => (x + score.mul_scalar(s * s)).div_scalar(a),
+        }
+    }
+}
+
+/// A network: a batch of predictions at `(x, λ)`.
+pub trait Predictor {
+    fn dim(&self) -> usize;
+    fn predict(&self, x: Tensor<2>, lambda: f64) -> Tensor<2>;
+}
+
+/// Any predictor as a score model.
+pub struct FromPrediction<P> {
+    pub net: P,
+    pub kind: Prediction,
+    pub path: Path,
+}
+
+impl<P: Predictor> ScoreModel for FromPrediction<P> {
+    fn dim(&self) -> usize {
+        self.net.dim()
+    }
+    fn path(&self) -> Path {
+        self.path
+    }
+    fn score(&self, x: Tensor<2>, lambda: f64) -> Tensor<2> {
+        let out = self.net.predict(x.clone(), lambda);
+        self.kind.to_score(self.path, x, out, lambda)
+    }
+}
