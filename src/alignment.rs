@@ -49,7 +49,9 @@ pub fn score_alignment(
     let path = model.path();
     let s0 = path.sigma(window.lambda_min);
     let u = latent.clone().div_scalar(-s0 * s0); // the prior's score
-    let omega = u.clone().square().sum_dim(1).squeeze_dim(1);
+    // ω = sᵀu at the start, ≈ ‖s_prior‖² (the model's score at λ_min is the prior's up to
+    // its small data part, which an exact model must keep for ω to end at SA exactly)
+    let omega = (model.score(latent.clone(), window.lambda_min) * u.clone()).sum_dim(1).squeeze_dim(1);
     let start = Tangent { x: latent, u, omega };
     let end = solver::integrate(solver, start, &window.grid(steps), |y, lambda| {
         let (sig, f) = (path.sigma(lambda), path.f(lambda));

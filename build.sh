@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# One entry point for building, serving and testing; installs what is missing first.
+#   ./build.sh serve   build what the demo needs and serve the repository on 127.0.0.1:${PORT:-8080}
+#   ./build.sh test    run every test (what .ci/run runs)
+#   ./build.sh deps    only install the tools and packages
+set -euo pipefail
+cd "$(dirname "$0")"
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+APT_PACKAGES=(mesa-vulkan-drivers libvulkan1)
+
+log() { printf '\033[1m[build.sh]\033[0m %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    log "need root to run: $*"; return 1; fi
+}
+
+deps() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  command -v cargo >/dev/null || { log "cargo is missing: install Rust (rustup) first"; exit 1; }
+  # lavapipe (software Vulkan) prints a harmless warning without a runtime directory
+  if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "${XDG_RUNTIME_DIR}" ]; then
+    export XDG_RUNTIME_DIR
+    XDG_RUNTIME_DIR="$(mktemp -d)"
+    chmod 0700 "$XDG_RUNTIME_DIR"
+  fi
+}
+
+serve() {
+  local port="${PORT:-8080}"
+  log "serving $PWD on http://127.0.0.1:$port/index.html"
+  exec python3 -m http.server "$port" --bind 127.0.0.1 --directory "$PWD"
+}
+
+run_tests() {
+  log "native tests (f64 CPU backend, f32 wgpu on lavapipe, the dg CLI)"
+  cargo test --all-targets
+}
+
+case "${1:-}" in
+  deps) deps ;;
+  serve) deps; serve ;;
+  test) deps; run_tests ;;
+  *) echo "usage: ./build.sh serve|test|deps" >&2; exit 2 ;;
+esac
