@@ -2,7 +2,7 @@
 //! products, and encoding given samples back to the prior.
 
 use crate::error::{Error, Result};
-use crate::rng::{tensor2, HostRng};
+use crate::rng::{HostRng, tensor2};
 use crate::schedule::Window;
 use crate::score::ScoreModel;
 use crate::solver::{self, OdeState, Solver};
@@ -27,7 +27,10 @@ impl Divergence {
             "hutchinson" if probes == 0 => Err(Error::invalid("probes", "must be at least 1")),
             "hutchinson" => Ok(Divergence::Hutchinson { probes }),
             "off" => Ok(Divergence::Off),
-            _ => Err(Error::invalid("logp", format!("'{s}' is not one of exact, hutchinson, off"))),
+            _ => Err(Error::invalid(
+                "logp",
+                format!("'{s}' is not one of exact, hutchinson, off"),
+            )),
         }
     }
 }
@@ -57,7 +60,9 @@ pub fn score_and_laplacian(
     for start in (0..b).step_by(chunk) {
         let n = chunk.min(b - start);
         let probes: Vec<f64> = match div {
-            Divergence::Exact => (0..m).flat_map(|j| (0..n).flat_map(move |_| (0..d).map(move |i| f64::from(i == j)))).collect(),
+            Divergence::Exact => (0..m)
+                .flat_map(|j| (0..n).flat_map(move |_| (0..d).map(move |i| f64::from(i == j))))
+                .collect(),
             _ => rng.rademacher(m * n * d),
         };
         let z = tensor2(probes, m * n, d, &x.device());
@@ -71,7 +76,14 @@ pub fn score_and_laplacian(
 
 /// `Σ_j z_jᵀ (∂s/∂x) z_j` for m probe blocks of n rows, by one backward pass over the batch
 /// replicated m times; also the score of the first block.
-fn vjp_trace(model: &dyn ScoreModel, xs: Tensor<2>, lambda: f64, z: Tensor<2>, m: usize, n: usize) -> (Tensor<2>, Tensor<1>) {
+fn vjp_trace(
+    model: &dyn ScoreModel,
+    xs: Tensor<2>,
+    lambda: f64,
+    z: Tensor<2>,
+    m: usize,
+    n: usize,
+) -> (Tensor<2>, Tensor<1>) {
     let xa = xs.autodiff().require_grad();
     let s = model.score(xa.clone(), lambda);
     let grads = (s.clone() * z.clone()).sum().backward();
@@ -106,20 +118,38 @@ pub fn score_jvp(model: &dyn ScoreModel, x: &Tensor<2>, lambda: f64, u: &Tensor<
 
 /// `uᵀ∇ₓ(Δ log p)`: autodiff of a closed-form Laplacian, else a central difference of the
 /// estimated Laplacian with the same probes on both sides.
-pub fn laplacian_slope(model: &dyn ScoreModel, x: &Tensor<2>, lambda: f64, u: &Tensor<2>, div: Divergence, rng: &mut HostRng) -> Tensor<1> {
+pub fn laplacian_slope(
+    model: &dyn ScoreModel,
+    x: &Tensor<2>,
+    lambda: f64,
+    u: &Tensor<2>,
+    div: Divergence,
+    rng: &mut HostRng,
+) -> Tensor<1> {
     let xa = x.clone().autodiff().require_grad();
     if let Some(lap) = model.laplacian(xa.clone(), lambda) {
         let grads = lap.sum().backward();
         let g = xa.grad(&grads).expect("the Laplacian depends on x");
         return (g * u.clone()).sum_dim(1).squeeze_dim(1);
     }
-    let div = if div == Divergence::Off { Divergence::Exact } else { div };
+    let div = if div == Divergence::Off {
+        Divergence::Exact
+    } else {
+        div
+    };
     let h = fd_step(x);
     let norm = row_norm(u);
     let dir = u.clone() / norm.clone().clamp_min(1e-300);
-    let mut twin = rng.clone();
-    let (_, plus) = score_and_laplacian(model, &(x.clone() + dir.clone().mul_scalar(h)), lambda, div, rng);
-    let (_, minus) = score_and_laplacian(model, &(x.clone() - dir.mul_scalar(h)), lambda, div, &mut twin);
+    let (mut a, mut b) = rng.twins();
+    let (_, plus) = score_and_laplacian(
+        model,
+        &(x.clone() + dir.clone().mul_scalar(h)),
+        lambda,
+        div,
+        &mut a,
+    );
+    let (_, minus) =
+        score_and_laplacian(model, &(x.clone() - dir.mul_scalar(h)), lambda, div, &mut b);
     let diff = plus.expect("divergence on") - minus.expect("divergence on");
     diff.mul_scalar(0.5 / h) * norm.squeeze_dim(1)
 }
@@ -135,7 +165,11 @@ pub struct Track {
 
 impl OdeState for Track {
     fn axpy(&self, h: f64, r: &Self) -> Self {
-        Track { x: self.x.axpy(h, &r.x), logp: self.logp.axpy(h, &r.logp), plain: self.plain.axpy(h, &r.plain) }
+        Track {
+            x: self.x.axpy(h, &r.x),
+            logp: self.logp.axpy(h, &r.logp),
+            plain: self.plain.axpy(h, &r.plain),
+        }
     }
 }
 
@@ -143,7 +177,8 @@ impl OdeState for Track {
 pub fn plain_rate(model: &dyn ScoreModel, lambda: f64, lap: Tensor<1>) -> Tensor<1> {
     let path = model.path();
     let s = path.sigma(lambda);
-    lap.mul_scalar(-0.5 * s * s).sub_scalar(model.dim() as f64 * path.f(lambda))
+    lap.mul_scalar(-0.5 * s * s)
+        .sub_scalar(model.dim() as f64 * path.f(lambda))
 }
 
 /// `log p` at the start of the window: the model's own where it has one (the analytic
@@ -154,7 +189,12 @@ pub fn start_log_prob(model: &dyn ScoreModel, x: &Tensor<2>, lambda_min: f64) ->
     }
     let s2 = model.path().sigma(lambda_min).powi(2);
     let d = model.dim() as f64;
-    x.clone().square().sum_dim(1).squeeze_dim::<1>(1).mul_scalar(-0.5 / s2).sub_scalar(0.5 * d * (std::f64::consts::TAU * s2).ln())
+    x.clone()
+        .square()
+        .sum_dim(1)
+        .squeeze_dim::<1>(1)
+        .mul_scalar(-0.5 / s2)
+        .sub_scalar(0.5 * d * (std::f64::consts::TAU * s2).ln())
 }
 
 /// `log p` of given samples by encoding (SPEC 2): the plain ODE from λ_max back to λ_min,
@@ -169,7 +209,10 @@ pub fn encode(
     rng: &mut HostRng,
 ) -> Result<Tensor<1>> {
     if div == Divergence::Off {
-        return Err(Error::invalid("divergence", "encoding needs a divergence (exact or hutchinson)"));
+        return Err(Error::invalid(
+            "divergence",
+            "encoding needs a divergence (exact or hutchinson)",
+        ));
     }
     if steps == 0 {
         return Err(Error::invalid("steps", "must be at least 1"));
@@ -178,14 +221,22 @@ pub fn encode(
     let zero = Tensor::zeros([b], &samples.device());
     let mut grid = window.grid(steps);
     grid.reverse();
-    let start = Track { x: samples, logp: zero.clone(), plain: zero };
+    let start = Track {
+        x: samples,
+        logp: zero.clone(),
+        plain: zero,
+    };
     let end = solver::integrate(solver, start, &grid, |y, lambda| {
         let path = model.path();
         let (s, lap) = score_and_laplacian(model, &y.x, lambda, div, rng);
         let sig = path.sigma(lambda);
         let v = y.x.clone().mul_scalar(path.f(lambda)) + s.mul_scalar(0.5 * sig * sig);
         let r = plain_rate(model, lambda, lap.expect("divergence on"));
-        Ok(Track { x: v, logp: r.clone(), plain: r })
+        Ok(Track {
+            x: v,
+            logp: r.clone(),
+            plain: r,
+        })
     })?;
     // integrated backward: end.logp = ∫_{λmax}^{λmin}(-div v)dλ = -∫_{λmin}^{λmax}(-div v)dλ
     Ok(start_log_prob(model, &end.x, window.lambda_min) - end.logp)

@@ -7,8 +7,8 @@
 //! - DG, exact target: `c = div v + b`, `b = (L* - log p_start)/(λ_max - λ_min)`;
 //! - SDG: `c = ½Q - ½φ²Δ̂`, which cancels the Itô push of score-orthogonal noise.
 
-use crate::density::{plain_rate, score_and_laplacian, score_jvp, Divergence};
-use crate::error::{finite, Error, Result};
+use crate::density::{Divergence, plain_rate, score_and_laplacian, score_jvp};
+use crate::error::{Error, Result, finite};
 use crate::rng::HostRng;
 use crate::score::ScoreModel;
 use burn::tensor::Tensor;
@@ -21,12 +21,22 @@ pub fn normal_quantile(p: f64) -> f64 {
 
 /// `χ_D⁻¹(p)`, the quantile of the norm of a D-dimensional standard normal.
 pub fn chi_quantile(d: usize, p: f64) -> f64 {
-    ChiSquared::new(d as f64).expect("d >= 1").inverse_cdf(p).sqrt()
+    ChiSquared::new(d as f64)
+        .expect("d >= 1")
+        .inverse_cdf(p)
+        .sqrt()
 }
 
 pub fn check_q(q: f64) -> Result<f64> {
     finite("q", q)?;
-    if q > 0.0 && q < 1.0 { Ok(q) } else { Err(Error::invalid("q", format!("must lie strictly between 0 and 1, got {q}"))) }
+    if q > 0.0 && q < 1.0 {
+        Ok(q)
+    } else {
+        Err(Error::invalid(
+            "q",
+            format!("must lie strictly between 0 and 1, got {q}"),
+        ))
+    }
 }
 
 /// `½Q = ½·sqrt(2D)·Φ⁻¹(q)`: the quantile rule's excess rate, nats per unit λ.
@@ -49,21 +59,44 @@ pub struct Noise {
 
 impl Noise {
     /// The authors' early window: structure varies.
-    pub const EARLY: Noise = Noise { level: 0.2, from: -10.0, to: -4.0 };
+    pub const EARLY: Noise = Noise {
+        level: 0.2,
+        from: -10.0,
+        to: -4.0,
+    };
     /// The authors' late window: fine detail varies.
-    pub const LATE: Noise = Noise { level: 0.3, from: -3.0, to: 9.0 };
-    pub const NONE: Noise = Noise { level: 0.0, from: 0.0, to: 0.0 };
+    pub const LATE: Noise = Noise {
+        level: 0.3,
+        from: -3.0,
+        to: 9.0,
+    };
+    pub const NONE: Noise = Noise {
+        level: 0.0,
+        from: 0.0,
+        to: 0.0,
+    };
 
     /// `early`, `late`, `none`, or a custom `LEVEL:FROM:TO`.
     pub fn parse(s: &str) -> Result<Self> {
-        let bad = || Error::invalid("noise", format!("'{s}' is not early, late, none or LEVEL:FROM:TO"));
+        let bad = || {
+            Error::invalid(
+                "noise",
+                format!("'{s}' is not early, late, none or LEVEL:FROM:TO"),
+            )
+        };
         let noise = match s {
             "early" => Noise::EARLY,
             "late" => Noise::LATE,
             "none" => Noise::NONE,
             _ => {
-                let v: Vec<f64> = s.split(':').map(|p| p.trim().parse::<f64>()).collect::<std::result::Result<_, _>>().map_err(|_| bad())?;
-                let [level, from, to] = v[..] else { return Err(bad()) };
+                let v: Vec<f64> = s
+                    .split(':')
+                    .map(|p| p.trim().parse::<f64>())
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(|_| bad())?;
+                let [level, from, to] = v[..] else {
+                    return Err(bad());
+                };
                 Noise { level, from, to }
             }
         };
@@ -76,17 +109,27 @@ impl Noise {
             finite("noise", v)?;
         }
         if self.level < 0.0 {
-            return Err(Error::invalid("noise", format!("level must be >= 0, got {}", self.level)));
+            return Err(Error::invalid(
+                "noise",
+                format!("level must be >= 0, got {}", self.level),
+            ));
         }
         if self.from > self.to {
-            return Err(Error::invalid("noise", format!("window start {} is after its end {}", self.from, self.to)));
+            return Err(Error::invalid(
+                "noise",
+                format!("window start {} is after its end {}", self.from, self.to),
+            ));
         }
         Ok(())
     }
 
     /// `φ̃(λ)`.
     pub fn at(&self, lambda: f64) -> f64 {
-        if lambda >= self.from && lambda < self.to { self.level } else { 0.0 }
+        if lambda >= self.from && lambda < self.to {
+            self.level
+        } else {
+            0.0
+        }
     }
 }
 
@@ -137,7 +180,10 @@ pub struct Guards {
 
 impl Default for Guards {
     fn default() -> Self {
-        Guards { norm_floor: 1e-3, eta_cap: 10.0 }
+        Guards {
+            norm_floor: 1e-3,
+            eta_cap: 10.0,
+        }
     }
 }
 
@@ -168,12 +214,20 @@ impl Guidance {
     /// Whether the drift needs the Laplacian at λ (tracking, DG exact, or SDG noise on).
     fn laplacian_mode(&self, lambda: f64) -> Divergence {
         match (self.divergence, self.method) {
-            (Divergence::Off, Method::Sdg { noise, .. }) if noise.at(lambda) > 0.0 => Divergence::Hutchinson { probes: 1 },
+            (Divergence::Off, Method::Sdg { noise, .. }) if noise.at(lambda) > 0.0 => {
+                Divergence::Hutchinson { probes: 1 }
+            }
             (div, _) => div,
         }
     }
 
-    pub fn rates(&self, model: &dyn ScoreModel, x: &Tensor<2>, lambda: f64, rng: &mut HostRng) -> Rates {
+    pub fn rates(
+        &self,
+        model: &dyn ScoreModel,
+        x: &Tensor<2>,
+        lambda: f64,
+        rng: &mut HostRng,
+    ) -> Rates {
         let path = model.path();
         let (d, sig, f) = (model.dim(), path.sigma(lambda), path.f(lambda));
         let (s, lap) = score_and_laplacian(model, x, lambda, self.laplacian_mode(lambda), rng);
@@ -181,7 +235,9 @@ impl Guidance {
         let device = x.device();
         let v = x.clone().mul_scalar(f) + s.clone().mul_scalar(0.5 * sig * sig);
         let plain = match &lap {
-            Some(lap) if self.divergence != Divergence::Off => plain_rate(model, lambda, lap.clone()),
+            Some(lap) if self.divergence != Divergence::Off => {
+                plain_rate(model, lambda, lap.clone())
+            }
             _ => Tensor::zeros([b], &device),
         };
         let phi = self.method.noise().at(lambda) * sig;
@@ -198,8 +254,15 @@ impl Guidance {
                 if phi > 0.0 {
                     let lap = lap.clone().expect("SDG noise needs a Laplacian");
                     let s2 = s.clone().square().sum_dim(1);
-                    let shs = (score_jvp(model, x, lambda, &s) * s.clone()).sum_dim(1).div(s2.clamp_min(1e-300)).squeeze_dim(1);
-                    let used = if exact { lap.clone() - shs.clone() } else { lap.clone() };
+                    let shs = (score_jvp(model, x, lambda, &s) * s.clone())
+                        .sum_dim(1)
+                        .div(s2.clamp_min(1e-300))
+                        .squeeze_dim(1);
+                    let used = if exact {
+                        lap.clone() - shs.clone()
+                    } else {
+                        lap.clone()
+                    };
                     let ito = (lap - shs).mul_scalar(0.5 * phi * phi);
                     (Some(half_q - used.mul_scalar(0.5 * phi * phi)), Some(ito))
                 } else {
@@ -209,22 +272,50 @@ impl Guidance {
         };
         let zero = Tensor::zeros([1], &device);
         let Some(c) = excess else {
-            return Rates { x: v, logp: plain.clone(), plain, guarded: zero, score: s };
+            return Rates {
+                x: v,
+                logp: plain.clone(),
+                plain,
+                guarded: zero,
+                score: s,
+            };
         };
-        let norm2 = s.clone().square().sum_dim(1).squeeze_dim::<1>(1).mul_scalar(sig * sig);
+        let norm2 = s
+            .clone()
+            .square()
+            .sum_dim(1)
+            .squeeze_dim::<1>(1)
+            .mul_scalar(sig * sig);
         let floor = self.guards.norm_floor * d as f64;
         let raw = c.mul_scalar(2.0) / norm2.clone().clamp_min(floor);
         let eta1 = raw.clone().clamp(-self.guards.eta_cap, self.guards.eta_cap);
-        let acted = norm2.clone().lower_elem(floor).bool_or(raw.abs().greater_elem(self.guards.eta_cap));
+        let acted = norm2
+            .clone()
+            .lower_elem(floor)
+            .bool_or(raw.abs().greater_elem(self.guards.eta_cap));
         let guarded = acted.float().max_dim(0);
-        let x_rate = v + s.clone() * eta1.clone().unsqueeze_dim::<2>(1).mul_scalar(0.5 * sig * sig);
+        let x_rate = v + s.clone()
+            * eta1
+                .clone()
+                .unsqueeze_dim::<2>(1)
+                .mul_scalar(0.5 * sig * sig);
         // s·(ṽ - v) = ½(η-1)‖σs‖²: the guided term of SPEC (2.1), with the η really used
         let mut logp = plain.clone() + eta1 * norm2.mul_scalar(0.5);
         if let Some(ito) = ito {
             logp = logp + ito;
         }
-        let logp = if self.divergence == Divergence::Off { Tensor::zeros([b], &device) } else { logp };
-        Rates { x: x_rate, logp, plain, guarded, score: s }
+        let logp = if self.divergence == Divergence::Off {
+            Tensor::zeros([b], &device)
+        } else {
+            logp
+        };
+        Rates {
+            x: x_rate,
+            logp,
+            plain,
+            guarded,
+            score: s,
+        }
     }
 }
 
@@ -244,9 +335,19 @@ mod tests {
     #[test]
     fn q_and_noise_are_checked() {
         for q in [0.0, 1.0, -0.1, f64::NAN, f64::INFINITY] {
-            assert!(check_q(q).unwrap_err().to_string().contains("invalid q"), "{q}");
+            assert!(
+                check_q(q).unwrap_err().to_string().contains("invalid q"),
+                "{q}"
+            );
         }
-        assert_eq!(Noise::parse("0.5:-2:3").unwrap(), Noise { level: 0.5, from: -2.0, to: 3.0 });
+        assert_eq!(
+            Noise::parse("0.5:-2:3").unwrap(),
+            Noise {
+                level: 0.5,
+                from: -2.0,
+                to: 3.0
+            }
+        );
         assert!(Noise::parse("0.5:-2").is_err());
         assert!(Noise::parse("-1:0:1").is_err());
         assert_eq!(Noise::LATE.at(0.0), 0.3);

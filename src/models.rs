@@ -1,7 +1,7 @@
 //! Names on the command line and in the page, resolved to score models.
 
 use crate::error::{Error, Result};
-use crate::gmm::{load_spec, Gmm};
+use crate::gmm::{Gmm, load_spec};
 use crate::schedule::Path;
 use crate::score::ScoreModel;
 use burn::tensor::Device;
@@ -12,5 +12,8 @@ pub fn open(name: &str, path: Path, device: &Device) -> Result<Rc<dyn ScoreModel
     if let Some(file) = name.strip_prefix("gmm:") {
         return Ok(Rc::new(Gmm::new(load_spec(file)?, path, device)?));
     }
-    Err(Error::invalid("model", format!("unknown model '{name}': use gmm:FILE.json")))
+    Err(Error::invalid(
+        "model",
+        format!("unknown model '{name}': use gmm:FILE.json"),
+    ))
 }

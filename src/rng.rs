@@ -2,14 +2,19 @@
 //! same seed gives the same run on every backend and precision.
 
 use burn::tensor::{Device, Tensor, TensorData};
-use rand::{rngs::StdRng, RngExt, SeedableRng};
+use rand::{RngExt, SeedableRng, rngs::StdRng};
 
-#[derive(Clone)]
 pub struct HostRng(StdRng);
 
 impl HostRng {
     pub fn new(seed: u64) -> Self {
         HostRng(StdRng::seed_from_u64(seed))
+    }
+
+    /// Two generators with one stream: common random numbers for finite differences.
+    pub fn twins(&mut self) -> (HostRng, HostRng) {
+        let seed = self.0.random::<u64>();
+        (HostRng::new(seed), HostRng::new(seed))
     }
 
     pub fn uniform(&mut self) -> f64 {
@@ -28,7 +33,9 @@ impl HostRng {
     }
 
     pub fn rademacher(&mut self, n: usize) -> Vec<f64> {
-        (0..n).map(|_| if self.0.random::<bool>() { 1.0 } else { -1.0 }).collect()
+        (0..n)
+            .map(|_| if self.0.random::<bool>() { 1.0 } else { -1.0 })
+            .collect()
     }
 
     pub fn normal_tensor(&mut self, rows: usize, cols: usize, device: &Device) -> Tensor<2> {

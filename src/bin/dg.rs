@@ -1,15 +1,15 @@
 //! `dg`: the sampler core from the command line. JSON on stdout; one-line errors on stderr.
 
 use clap::{Args, Parser, Subcommand};
-use dg::density::{encode, Divergence};
-use dg::device::{open, Backend, Precision};
+use dg::density::{Divergence, encode};
+use dg::device::{Backend, Precision, open};
 use dg::guidance::{Method, Noise};
 use dg::rng::HostRng;
-use dg::sampler::{host1, host2, rows, Sampler, Settings};
+use dg::sampler::{Sampler, Settings, host1, host2, rows};
 use dg::schedule::{Path, Window};
 use dg::solver::Solver;
-use dg::{alignment, models, Error, Result};
-use serde_json::{json, Value};
+use dg::{Error, Result, alignment, models};
+use serde_json::{Value, json};
 use std::time::Instant;
 
 #[derive(Parser)]
@@ -119,10 +119,21 @@ impl MethodArgs {
             "prior" => Method::Prior { q },
             "dg" => Method::Dg { q },
             "dg-exact" => Method::DgExact {
-                target_logp: self.target_logp.ok_or_else(|| Error::invalid("target-logp", "dg-exact needs --target-logp"))?,
+                target_logp: self
+                    .target_logp
+                    .ok_or_else(|| Error::invalid("target-logp", "dg-exact needs --target-logp"))?,
             },
-            "sdg" => Method::Sdg { q, noise: Noise::parse(&self.noise)?, exact: self.sdg_exact },
-            m => return Err(Error::invalid("method", format!("'{m}' is not one of plain, prior, dg, dg-exact, sdg"))),
+            "sdg" => Method::Sdg {
+                q,
+                noise: Noise::parse(&self.noise)?,
+                exact: self.sdg_exact,
+            },
+            m => {
+                return Err(Error::invalid(
+                    "method",
+                    format!("'{m}' is not one of plain, prior, dg, dg-exact, sdg"),
+                ));
+            }
         })
     }
 }
@@ -135,7 +146,10 @@ struct Opened {
 
 impl Common {
     fn open(&self, method: Method, logp: &str) -> Result<Opened> {
-        let device = open(Backend::parse(&self.backend)?, Precision::parse(&self.precision)?)?;
+        let device = open(
+            Backend::parse(&self.backend)?,
+            Precision::parse(&self.precision)?,
+        )?;
         let model = models::open(&self.model, Path::parse(&self.path)?, &device)?;
         let settings = Settings {
             method,
@@ -148,7 +162,11 @@ impl Common {
             guards: Default::default(),
         };
         settings.validate()?;
-        Ok(Opened { model, device, settings })
+        Ok(Opened {
+            model,
+            device,
+            settings,
+        })
     }
 }
 
@@ -167,15 +185,31 @@ fn logp(o: &Opened, input: &str) -> Result<Value> {
     struct Input {
         samples: Vec<Vec<f64>>,
     }
-    let bad = |reason: String| Error::Input { path: input.into(), reason };
+    let bad = |reason: String| Error::Input {
+        path: input.into(),
+        reason,
+    };
     let text = std::fs::read_to_string(input).map_err(|e| bad(e.to_string()))?;
-    let parsed: Input = serde_json::from_str(&text).map_err(|e| bad(format!("expected {{\"samples\": [[..], ..]}}: {e}")))?;
-    let x = rows(&parsed.samples, o.model.dim(), "samples", &o.device).map_err(|e| bad(e.to_string()))?;
+    let parsed: Input = serde_json::from_str(&text)
+        .map_err(|e| bad(format!("expected {{\"samples\": [[..], ..]}}: {e}")))?;
+    let x = rows(&parsed.samples, o.model.dim(), "samples", &o.device)
+        .map_err(|e| bad(e.to_string()))?;
     let s = &o.settings;
-    let lp = encode(&*o.model, x, s.window, s.steps, s.solver, s.divergence, &mut HostRng::new(s.seed))?;
+    let lp = encode(
+        &*o.model,
+        x,
+        s.window,
+        s.steps,
+        s.solver,
+        s.divergence,
+        &mut HostRng::new(s.seed),
+    )?;
     let lp = host1(lp)?;
     if lp.iter().any(|v| !v.is_finite()) {
-        return Err(Error::invalid("steps", "encoding produced non-finite log p; use more steps"));
+        return Err(Error::invalid(
+            "steps",
+            "encoding produced non-finite log p; use more steps",
+        ));
     }
     Ok(json!({ "logp": lp }))
 }
@@ -184,8 +218,18 @@ fn align(o: &Opened) -> Result<Value> {
     let s = &o.settings;
     let mut rng = HostRng::new(s.seed);
     let sigma = o.model.path().sigma(s.window.lambda_min);
-    let latent = rng.normal_tensor(s.batch, o.model.dim(), &o.device).mul_scalar(sigma);
-    let a = alignment::score_alignment(&*o.model, latent.clone(), s.window, s.steps, s.solver, s.divergence, &mut rng)?;
+    let latent = rng
+        .normal_tensor(s.batch, o.model.dim(), &o.device)
+        .mul_scalar(sigma);
+    let a = alignment::score_alignment(
+        &*o.model,
+        latent.clone(),
+        s.window,
+        s.steps,
+        s.solver,
+        s.divergence,
+        &mut rng,
+    )?;
     Ok(json!({
         "latent": host2(latent)?,
         "sa_with_score": host1(a.with_score)?,
@@ -198,7 +242,14 @@ fn bench(common: &Common, repeats: usize, logp: &str) -> Result<Value> {
         ("plain", Method::Plain),
         ("prior", Method::Prior { q: 0.7 }),
         ("dg", Method::Dg { q: 0.3 }),
-        ("sdg", Method::Sdg { q: 0.3, noise: Noise::LATE, exact: false }),
+        (
+            "sdg",
+            Method::Sdg {
+                q: 0.3,
+                noise: Noise::LATE,
+                exact: false,
+            },
+        ),
     ];
     let mut table = Vec::new();
     let mut plain_ms = None;
@@ -212,7 +263,10 @@ fn bench(common: &Common, repeats: usize, logp: &str) -> Result<Value> {
             let mut sampler = Sampler::new(o.model.clone(), o.settings.clone(), &o.device)?;
             sampler.run();
             let out = sampler.finish()?;
-            Ok((t.elapsed().as_secs_f64() * 1e3 / o.settings.steps as f64, out.nfe))
+            Ok((
+                t.elapsed().as_secs_f64() * 1e3 / o.settings.steps as f64,
+                out.nfe,
+            ))
         };
         timed(&o)?; // warm-up: caches, shader compilation
         let mut ms = Vec::new();
@@ -239,10 +293,22 @@ fn bench(common: &Common, repeats: usize, logp: &str) -> Result<Value> {
 
 fn run(cli: Cli) -> Result<Value> {
     match cli.command {
-        Command::Sample { common, method, logp: l } => sample(&common.open(method.method()?, &l)?),
-        Command::Logp { common, input, divergence } => logp(&common.open(Method::Plain, &divergence)?, &input),
+        Command::Sample {
+            common,
+            method,
+            logp: l,
+        } => sample(&common.open(method.method()?, &l)?),
+        Command::Logp {
+            common,
+            input,
+            divergence,
+        } => logp(&common.open(Method::Plain, &divergence)?, &input),
         Command::Align { common } => align(&common.open(Method::Plain, "hutchinson")?),
-        Command::Bench { common, repeats, logp } => bench(&common, repeats, &logp),
+        Command::Bench {
+            common,
+            repeats,
+            logp,
+        } => bench(&common, repeats, &logp),
     }
 }
 

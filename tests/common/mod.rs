@@ -1,14 +1,14 @@
 //! Shared helpers: fixtures on the f64 CPU device, runs, and the analytic oracle.
 #![allow(dead_code)]
 
+use burn::tensor::{Device, Tensor};
 use dg::density::Divergence;
-use dg::gmm::{load_spec, Gmm, MixtureSpec};
+use dg::gmm::{Gmm, MixtureSpec, load_spec};
 use dg::guidance::Method;
 use dg::sampler::{Outcome, Sampler, Settings};
 use dg::schedule::{Path, Window};
 use dg::score::ScoreModel;
 use dg::solver::Solver;
-use burn::tensor::{Device, Tensor};
 use std::rc::Rc;
 
 pub fn fixture(name: &str) -> String {
@@ -23,8 +23,23 @@ pub fn gmm(name: &str, device: &Device) -> Rc<Gmm> {
     Rc::new(Gmm::new(spec(name), Path::Linear, device).unwrap())
 }
 
-pub fn settings(method: Method, solver: Solver, steps: usize, batch: usize, divergence: Divergence) -> Settings {
-    Settings { method, solver, steps, batch, divergence, seed: 1, window: Window::default(), guards: Default::default() }
+pub fn settings(
+    method: Method,
+    solver: Solver,
+    steps: usize,
+    batch: usize,
+    divergence: Divergence,
+) -> Settings {
+    Settings {
+        method,
+        solver,
+        steps,
+        batch,
+        divergence,
+        seed: 1,
+        window: Window::default(),
+        guards: Default::default(),
+    }
 }
 
 pub fn run(model: Rc<dyn ScoreModel>, s: Settings, device: &Device) -> Outcome {
@@ -33,9 +48,15 @@ pub fn run(model: Rc<dyn ScoreModel>, s: Settings, device: &Device) -> Outcome {
     sampler.finish().unwrap()
 }
 
-/// Analytic log p of the data distribution at host points.
-pub fn exact_logp(name: &str, points: &[Vec<f64>], device: &Device) -> Vec<f64> {
-    dg::gmm::data_log_prob(&spec(name), points, device).unwrap()
+/// Analytic log p of the marginal at λ, at host points.
+pub fn exact_logp(
+    model: &dyn ScoreModel,
+    points: &[Vec<f64>],
+    lambda: f64,
+    device: &Device,
+) -> Vec<f64> {
+    let x = dg::sampler::rows(points, model.dim(), "points", device).unwrap();
+    host1(model.log_prob(x, lambda).expect("a closed form"))
 }
 
 pub fn mean(v: &[f64]) -> f64 {
@@ -48,7 +69,10 @@ pub fn std(v: &[f64]) -> f64 {
 }
 
 pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
 }
 
 pub fn host(t: Tensor<2>) -> Vec<Vec<f64>> {
@@ -63,7 +87,10 @@ pub fn host1(t: Tensor<1>) -> Vec<f64> {
 pub fn plain_flow(model: &dyn ScoreModel, x: Tensor<2>, w: Window, steps: usize) -> Tensor<2> {
     let p = model.path();
     dg::solver::integrate(Solver::Rk4, x, &w.grid(steps), |x, l| {
-        Ok(x.clone().mul_scalar(p.f(l)) + model.score(x.clone(), l).mul_scalar(0.5 * p.sigma(l).powi(2)))
+        Ok(x.clone().mul_scalar(p.f(l))
+            + model
+                .score(x.clone(), l)
+                .mul_scalar(0.5 * p.sigma(l).powi(2)))
     })
     .unwrap()
 }
