@@ -201,6 +201,12 @@ pub struct Rates {
     pub score: Tensor<2>,
 }
 
+/// The excess rate `c`: one number for the quantile rule, else one per sample.
+enum Excess {
+    Constant(f64),
+    PerSample(Tensor<1>),
+}
+
 /// The drift of one method, ready for a solver.
 pub struct Guidance {
     pub method: Method,
@@ -241,16 +247,25 @@ impl Guidance {
             _ => Tensor::zeros([b], &device),
         };
         let phi = self.method.noise().at(lambda) * sig;
-        // the excess rate c, and the Itô term ½φ²(Δ - ŝᵀHŝ) of score-orthogonal noise
+        // the excess rate c (a constant for the quantile rule), and the Itô term
+        // ½φ²(Δ - ŝᵀHŝ) of score-orthogonal noise
         let (excess, ito) = match self.method {
-            Method::Plain | Method::Prior { .. } => (None, None),
-            Method::Dg { q } => (Some(Tensor::full([b], quantile_rate(q, d), &device)), None),
+            Method::Plain | Method::Prior { .. } => {
+                return Rates {
+                    x: v,
+                    logp: plain.clone(),
+                    plain,
+                    guarded: Tensor::zeros([1], &device),
+                    score: s,
+                };
+            }
+            Method::Dg { q } => (Excess::Constant(quantile_rate(q, d)), None),
             Method::DgExact { .. } => {
                 let b = self.target_rate.clone().expect("set by the sampler");
-                (Some(b - plain.clone()), None)
+                (Excess::PerSample(b - plain.clone()), None)
             }
             Method::Sdg { q, exact, .. } => {
-                let half_q = Tensor::full([b], quantile_rate(q, d), &device);
+                let half_q = quantile_rate(q, d);
                 if phi > 0.0 {
                     let lap = lap.clone().expect("SDG noise needs a Laplacian");
                     let s2 = s.clone().square().sum_dim(1);
@@ -264,51 +279,49 @@ impl Guidance {
                         lap.clone()
                     };
                     let ito = (lap - shs).mul_scalar(0.5 * phi * phi);
-                    (Some(half_q - used.mul_scalar(0.5 * phi * phi)), Some(ito))
+                    (
+                        Excess::PerSample(used.mul_scalar(-0.5 * phi * phi).add_scalar(half_q)),
+                        Some(ito),
+                    )
                 } else {
-                    (Some(half_q), None)
+                    (Excess::Constant(half_q), None)
                 }
             }
         };
-        let zero = Tensor::zeros([1], &device);
-        let Some(c) = excess else {
-            return Rates {
-                x: v,
-                logp: plain.clone(),
-                plain,
-                guarded: zero,
-                score: s,
-            };
+        // η - 1 = 2c/‖σs‖², with ‖σs‖² floored and |η - 1| capped; kept as [B, 1] columns
+        let s2 = s.clone().square().sum_dim(1);
+        let floor = self.guards.norm_floor * d as f64 / (sig * sig);
+        let inv = s2.clone().clamp_min(floor).recip();
+        let raw = match excess {
+            Excess::Constant(c) => inv.mul_scalar(2.0 * c / (sig * sig)),
+            Excess::PerSample(c) => inv * c.unsqueeze_dim(1).mul_scalar(2.0 / (sig * sig)),
         };
-        let norm2 = s
-            .clone()
-            .square()
-            .sum_dim(1)
-            .squeeze_dim::<1>(1)
-            .mul_scalar(sig * sig);
-        let floor = self.guards.norm_floor * d as f64;
-        let raw = c.mul_scalar(2.0) / norm2.clone().clamp_min(floor);
-        let eta1 = raw.clone().clamp(-self.guards.eta_cap, self.guards.eta_cap);
-        let acted = norm2
+        let cap = self.guards.eta_cap;
+        let eta1 = raw.clone().clamp(-cap, cap);
+        let guarded = s2
             .clone()
             .lower_elem(floor)
-            .bool_or(raw.abs().greater_elem(self.guards.eta_cap));
-        let guarded = acted.float().max_dim(0);
-        let x_rate = v + s.clone()
-            * eta1
-                .clone()
-                .unsqueeze_dim::<2>(1)
-                .mul_scalar(0.5 * sig * sig);
+            .bool_or(raw.abs().greater_elem(cap))
+            .float()
+            .max_dim(0)
+            .squeeze_dim(1);
+        let x_rate = v + s.clone() * eta1.clone().mul_scalar(0.5 * sig * sig);
+        if self.divergence == Divergence::Off {
+            return Rates {
+                x: x_rate,
+                logp: plain.clone(),
+                plain,
+                guarded,
+                score: s,
+            };
+        }
+        let norm2 = s2.squeeze_dim::<1>(1).mul_scalar(sig * sig);
+        let eta1 = eta1.squeeze_dim::<1>(1);
         // s·(ṽ - v) = ½(η-1)‖σs‖²: the guided term of SPEC (2.1), with the η really used
         let mut logp = plain.clone() + eta1 * norm2.mul_scalar(0.5);
         if let Some(ito) = ito {
             logp = logp + ito;
         }
-        let logp = if self.divergence == Divergence::Off {
-            Tensor::zeros([b], &device)
-        } else {
-            logp
-        };
         Rates {
             x: x_rate,
             logp,

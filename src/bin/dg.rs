@@ -237,6 +237,8 @@ fn align(o: &Opened) -> Result<Value> {
     }))
 }
 
+/// Each method's ms per step, the fastest of `repeats` runs taken in turn (interleaving the
+/// methods spreads the machine's noise over all of them), relative to the plain ODE.
 fn bench(common: &Common, repeats: usize, logp: &str) -> Result<Value> {
     let methods = [
         ("plain", Method::Plain),
@@ -251,39 +253,40 @@ fn bench(common: &Common, repeats: usize, logp: &str) -> Result<Value> {
             },
         ),
     ];
-    let mut table = Vec::new();
-    let mut plain_ms = None;
-    for (name, method) in methods {
-        let mut o = common.open(method, logp)?;
-        if matches!(method, Method::Sdg { .. }) {
-            o.settings.solver = Solver::Euler;
+    let opened = methods
+        .iter()
+        .map(|&(_, m)| common.open(m, logp))
+        .collect::<Result<Vec<_>>>()?;
+    let timed = |o: &Opened| -> Result<(f64, usize)> {
+        let t = Instant::now();
+        let mut sampler = Sampler::new(o.model.clone(), o.settings.clone(), &o.device)?;
+        sampler.run();
+        let out = sampler.finish()?;
+        Ok((
+            t.elapsed().as_secs_f64() * 1e3 / o.settings.steps as f64,
+            out.nfe,
+        ))
+    };
+    let mut best = vec![(f64::INFINITY, 0); methods.len()];
+    for round in 0..=repeats.max(1) {
+        for (o, b) in opened.iter().zip(best.iter_mut()) {
+            let (ms, nfe) = timed(o)?;
+            if round > 0 {
+                *b = (b.0.min(ms), nfe); // round 0 warms caches and compiles shaders
+            }
         }
-        let timed = |o: &Opened| -> Result<(f64, usize)> {
-            let t = Instant::now();
-            let mut sampler = Sampler::new(o.model.clone(), o.settings.clone(), &o.device)?;
-            sampler.run();
-            let out = sampler.finish()?;
-            Ok((
-                t.elapsed().as_secs_f64() * 1e3 / o.settings.steps as f64,
-                out.nfe,
-            ))
-        };
-        timed(&o)?; // warm-up: caches, shader compilation
-        let mut ms = Vec::new();
-        let mut nfe = 0;
-        for _ in 0..repeats.max(1) {
-            let (m, n) = timed(&o)?;
-            ms.push(m);
-            nfe = n;
-        }
-        ms.sort_by(f64::total_cmp);
-        let median = ms[ms.len() / 2];
-        let base = *plain_ms.get_or_insert(median);
-        table.push(json!({
-            "method": name, "nfe": nfe, "nfe_per_step": nfe as f64 / o.settings.steps as f64,
-            "ms_per_step": median, "relative_time": median / base,
-        }));
     }
+    let plain = best[0].0;
+    let table: Vec<Value> = methods
+        .iter()
+        .zip(&best)
+        .map(|(&(name, _), &(ms, nfe))| {
+            json!({
+                "method": name, "nfe": nfe, "nfe_per_step": nfe as f64 / common.steps as f64,
+                "ms_per_step": ms, "relative_time": ms / plain,
+            })
+        })
+        .collect();
     Ok(json!({
         "model": common.model, "backend": common.backend, "precision": common.precision,
         "batch": common.batch, "steps": common.steps, "solver": common.solver, "logp": logp,
