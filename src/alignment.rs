@@ -20,11 +20,7 @@ struct Tangent {
 
 impl OdeState for Tangent {
     fn axpy(&self, h: f64, r: &Self) -> Self {
-        Tangent {
-            x: self.x.axpy(h, &r.x),
-            u: self.u.axpy(h, &r.u),
-            omega: self.omega.axpy(h, &r.omega),
-        }
+        Tangent { x: self.x.axpy(h, &r.x), u: self.u.axpy(h, &r.u), omega: self.omega.axpy(h, &r.omega) }
     }
 }
 
@@ -55,14 +51,8 @@ pub fn score_alignment(
     let u = latent.clone().div_scalar(-s0 * s0); // the prior's score
     // ω = sᵀu at the start, ≈ ‖s_prior‖² (the model's score at λ_min is the prior's up to
     // its small data part, which an exact model must keep for ω to end at SA exactly)
-    let omega = (model.score(latent.clone(), window.lambda_min) * u.clone())
-        .sum_dim(1)
-        .squeeze_dim(1);
-    let start = Tangent {
-        x: latent,
-        u,
-        omega,
-    };
+    let omega = (model.score(latent.clone(), window.lambda_min) * u.clone()).sum_dim(1).squeeze_dim(1);
+    let start = Tangent { x: latent, u, omega };
     let end = solver::integrate(solver, start, &window.grid(steps), |y, lambda| {
         let (sig, f) = (path.sigma(lambda), path.f(lambda));
         let half = 0.5 * sig * sig;
@@ -75,9 +65,5 @@ pub fn score_alignment(
         Ok(Tangent { x, u, omega })
     })?;
     let s_end = model.score(end.x.clone(), window.lambda_max);
-    Ok(Alignment {
-        with_score: (s_end * end.u).sum_dim(1).squeeze_dim(1),
-        without_score: end.omega,
-        end: end.x,
-    })
+    Ok(Alignment { with_score: (s_end * end.u).sum_dim(1).squeeze_dim(1), without_score: end.omega, end: end.x })
 }

@@ -27,10 +27,7 @@ impl Divergence {
             "hutchinson" if probes == 0 => Err(Error::invalid("probes", "must be at least 1")),
             "hutchinson" => Ok(Divergence::Hutchinson { probes }),
             "off" => Ok(Divergence::Off),
-            _ => Err(Error::invalid(
-                "logp",
-                format!("'{s}' is not one of exact, hutchinson, off"),
-            )),
+            _ => Err(Error::invalid("logp", format!("'{s}' is not one of exact, hutchinson, off"))),
         }
     }
 }
@@ -60,9 +57,9 @@ pub fn score_and_laplacian(
     for start in (0..b).step_by(chunk) {
         let n = chunk.min(b - start);
         let probes: Vec<f64> = match div {
-            Divergence::Exact => (0..m)
-                .flat_map(|j| (0..n).flat_map(move |_| (0..d).map(move |i| f64::from(i == j))))
-                .collect(),
+            Divergence::Exact => {
+                (0..m).flat_map(|j| (0..n).flat_map(move |_| (0..d).map(move |i| f64::from(i == j)))).collect()
+            }
             _ => rng.rademacher(m * n * d),
         };
         let z = tensor2(probes, m * n, d, &x.device());
@@ -132,24 +129,13 @@ pub fn laplacian_slope(
         let g = xa.grad(&grads).expect("the Laplacian depends on x");
         return (g * u.clone()).sum_dim(1).squeeze_dim(1);
     }
-    let div = if div == Divergence::Off {
-        Divergence::Exact
-    } else {
-        div
-    };
+    let div = if div == Divergence::Off { Divergence::Exact } else { div };
     let h = fd_step(x);
     let norm = row_norm(u);
     let dir = u.clone() / norm.clone().clamp_min(1e-300);
     let (mut a, mut b) = rng.twins();
-    let (_, plus) = score_and_laplacian(
-        model,
-        &(x.clone() + dir.clone().mul_scalar(h)),
-        lambda,
-        div,
-        &mut a,
-    );
-    let (_, minus) =
-        score_and_laplacian(model, &(x.clone() - dir.mul_scalar(h)), lambda, div, &mut b);
+    let (_, plus) = score_and_laplacian(model, &(x.clone() + dir.clone().mul_scalar(h)), lambda, div, &mut a);
+    let (_, minus) = score_and_laplacian(model, &(x.clone() - dir.mul_scalar(h)), lambda, div, &mut b);
     let diff = plus.expect("divergence on") - minus.expect("divergence on");
     diff.mul_scalar(0.5 / h) * norm.squeeze_dim(1)
 }
@@ -165,11 +151,7 @@ pub struct Track {
 
 impl OdeState for Track {
     fn axpy(&self, h: f64, r: &Self) -> Self {
-        Track {
-            x: self.x.axpy(h, &r.x),
-            logp: self.logp.axpy(h, &r.logp),
-            plain: self.plain.axpy(h, &r.plain),
-        }
+        Track { x: self.x.axpy(h, &r.x), logp: self.logp.axpy(h, &r.logp), plain: self.plain.axpy(h, &r.plain) }
     }
 }
 
@@ -177,8 +159,7 @@ impl OdeState for Track {
 pub fn plain_rate(model: &dyn ScoreModel, lambda: f64, lap: Tensor<1>) -> Tensor<1> {
     let path = model.path();
     let s = path.sigma(lambda);
-    lap.mul_scalar(-0.5 * s * s)
-        .sub_scalar(model.dim() as f64 * path.f(lambda))
+    lap.mul_scalar(-0.5 * s * s).sub_scalar(model.dim() as f64 * path.f(lambda))
 }
 
 /// `log p` at the start of the window: the model's own where it has one (the analytic
@@ -209,10 +190,7 @@ pub fn encode(
     rng: &mut HostRng,
 ) -> Result<Tensor<1>> {
     if div == Divergence::Off {
-        return Err(Error::invalid(
-            "divergence",
-            "encoding needs a divergence (exact or hutchinson)",
-        ));
+        return Err(Error::invalid("divergence", "encoding needs a divergence (exact or hutchinson)"));
     }
     if steps == 0 {
         return Err(Error::invalid("steps", "must be at least 1"));
@@ -221,22 +199,14 @@ pub fn encode(
     let zero = Tensor::zeros([b], &samples.device());
     let mut grid = window.grid(steps);
     grid.reverse();
-    let start = Track {
-        x: samples,
-        logp: zero.clone(),
-        plain: zero,
-    };
+    let start = Track { x: samples, logp: zero.clone(), plain: zero };
     let end = solver::integrate(solver, start, &grid, |y, lambda| {
         let path = model.path();
         let (s, lap) = score_and_laplacian(model, &y.x, lambda, div, rng);
         let sig = path.sigma(lambda);
         let v = y.x.clone().mul_scalar(path.f(lambda)) + s.mul_scalar(0.5 * sig * sig);
         let r = plain_rate(model, lambda, lap.expect("divergence on"));
-        Ok(Track {
-            x: v,
-            logp: r.clone(),
-            plain: r,
-        })
+        Ok(Track { x: v, logp: r.clone(), plain: r })
     })?;
     // integrated backward: end.logp = ∫_{λmax}^{λmin}(-div v)dλ = -∫_{λmin}^{λmax}(-div v)dλ
     Ok(start_log_prob(model, &end.x, window.lambda_min) - end.logp)

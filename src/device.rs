@@ -23,10 +23,7 @@ impl Precision {
         match s {
             "f64" => Ok(Precision::F64),
             "f32" => Ok(Precision::F32),
-            _ => Err(Error::invalid(
-                "precision",
-                format!("'{s}' is not one of f64, f32"),
-            )),
+            _ => Err(Error::invalid("precision", format!("'{s}' is not one of f64, f32"))),
         }
     }
     fn dtype(self) -> FloatDType {
@@ -42,10 +39,7 @@ impl Backend {
         match s {
             "cpu" => Ok(Backend::Cpu),
             "wgpu" => Ok(Backend::Wgpu),
-            _ => Err(Error::invalid(
-                "backend",
-                format!("'{s}' is not one of cpu, wgpu"),
-            )),
+            _ => Err(Error::invalid("backend", format!("'{s}' is not one of cpu, wgpu"))),
         }
     }
 }
@@ -53,9 +47,7 @@ impl Backend {
 /// Sets a device's float type once; a second, different request is an error, since burn
 /// fixes a device's defaults at its first tensor.
 fn configured(mut device: Device, precision: Precision) -> Result<Device> {
-    if device.configure(precision.dtype()).is_err()
-        && device.settings().float_dtype != precision.dtype()
-    {
+    if device.configure(precision.dtype()).is_err() && device.settings().float_dtype != precision.dtype() {
         return Err(Error::Backend(format!(
             "this process already runs the device in {:?}; it cannot switch to {precision:?}",
             device.settings().float_dtype
@@ -78,15 +70,10 @@ pub fn cpu_f64() -> Device {
 #[cfg(not(target_arch = "wasm32"))]
 pub fn wgpu() -> Result<Device> {
     // burn panics deep inside when no adapter exists; initialise explicitly to get an error.
-    static INIT: std::sync::OnceLock<std::result::Result<Device, String>> =
-        std::sync::OnceLock::new();
-    INIT.get_or_init(|| {
-        Device::wgpu_options()
-            .init()
-            .map_err(|e| format!("no wgpu adapter: {e}"))
-    })
-    .clone()
-    .map_err(Error::Backend)
+    static INIT: std::sync::OnceLock<std::result::Result<Device, String>> = std::sync::OnceLock::new();
+    INIT.get_or_init(|| Device::wgpu_options().init().map_err(|e| format!("no wgpu adapter: {e}")))
+        .clone()
+        .map_err(Error::Backend)
 }
 
 /// Opens a backend natively. wgpu runs in f32 only.
@@ -95,9 +82,8 @@ pub fn open(backend: Backend, precision: Precision) -> Result<Device> {
     match (backend, precision) {
         (Backend::Cpu, p) => cpu(p),
         (Backend::Wgpu, Precision::F32) => wgpu(),
-        (Backend::Wgpu, Precision::F64) => Err(Error::invalid(
-            "precision",
-            "wgpu runs in f32; use --precision f32 with --backend wgpu",
-        )),
+        (Backend::Wgpu, Precision::F64) => {
+            Err(Error::invalid("precision", "wgpu runs in f32; use --precision f32 with --backend wgpu"))
+        }
     }
 }

@@ -22,10 +22,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn invalid(name: &str, reason: impl Into<String>) -> Self {
-        Error::Invalid {
-            name: name.into(),
-            reason: reason.into(),
-        }
+        Error::Invalid { name: name.into(), reason: reason.into() }
     }
 }
 
@@ -34,9 +31,6 @@ pub fn finite(name: &str, value: f64) -> Result<f64> {
     if value.is_finite() {
         Ok(value)
     } else {
-        Err(Error::invalid(
-            name,
-            format!("must be a finite number, got {value}"),
-        ))
+        Err(Error::invalid(name, format!("must be a finite number, got {value}")))
     }
 }

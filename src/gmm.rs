@@ -20,12 +20,8 @@ pub struct MixtureSpec {
 impl MixtureSpec {
     /// Parses and validates; `origin` names the file in errors.
     pub fn from_json(text: &str, origin: &str) -> Result<Self> {
-        let bad = |reason: String| Error::Model {
-            path: origin.into(),
-            reason,
-        };
-        let spec: MixtureSpec =
-            serde_json::from_str(text).map_err(|e| bad(format!("not a mixture file: {e}")))?;
+        let bad = |reason: String| Error::Model { path: origin.into(), reason };
+        let spec: MixtureSpec = serde_json::from_str(text).map_err(|e| bad(format!("not a mixture file: {e}")))?;
         spec.validate().map_err(|e| bad(e.to_string()))?;
         Ok(spec)
     }
@@ -38,11 +34,7 @@ impl MixtureSpec {
         if self.means.len() != k || self.stds.len() != k {
             return Err(Error::invalid(
                 "means",
-                format!(
-                    "{k} weights but {} means and {} stds",
-                    self.means.len(),
-                    self.stds.len()
-                ),
+                format!("{k} weights but {} means and {} stds", self.means.len(), self.stds.len()),
             ));
         }
         let d = self.means[0].len();
@@ -52,23 +44,14 @@ impl MixtureSpec {
         if let Some(i) = self.means.iter().position(|m| m.len() != d) {
             return Err(Error::invalid(
                 "means",
-                format!(
-                    "mean {i} has {} entries, mean 0 has {d}",
-                    self.means[i].len()
-                ),
+                format!("mean {i} has {} entries, mean 0 has {d}", self.means[i].len()),
             ));
         }
         if let Some(w) = self.weights.iter().find(|w| !(w.is_finite() && **w > 0.0)) {
-            return Err(Error::invalid(
-                "weights",
-                format!("must be finite and > 0, got {w}"),
-            ));
+            return Err(Error::invalid("weights", format!("must be finite and > 0, got {w}")));
         }
         if let Some(s) = self.stds.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
-            return Err(Error::invalid(
-                "stds",
-                format!("must be finite and > 0, got {s}"),
-            ));
+            return Err(Error::invalid("stds", format!("must be finite and > 0, got {s}")));
         }
         if self.means.iter().flatten().any(|m| !m.is_finite()) {
             return Err(Error::invalid("means", "must be finite numbers"));
@@ -94,10 +77,7 @@ impl MixtureSpec {
                         u < 0.0
                     })
                     .unwrap_or(self.weights.len() - 1);
-                self.means[k]
-                    .iter()
-                    .map(|m| m + self.stds[k] * rng.normal())
-                    .collect()
+                self.means[k].iter().map(|m| m + self.stds[k] * rng.normal()).collect()
             })
             .collect()
     }
@@ -131,21 +111,10 @@ impl Gmm {
         spec.validate()?;
         let (k, d) = (spec.weights.len(), spec.dim());
         let total: f64 = spec.weights.iter().sum();
-        let log_w = tensor2(
-            spec.weights.iter().map(|w| (w / total).ln()).collect(),
-            1,
-            k,
-            device,
-        );
+        let log_w = tensor2(spec.weights.iter().map(|w| (w / total).ln()).collect(), 1, k, device);
         let means = tensor2(spec.means.iter().flatten().copied().collect(), k, d, device);
         let var = tensor2(spec.stds.iter().map(|s| s * s).collect(), 1, k, device);
-        Ok(Gmm {
-            spec,
-            path,
-            log_w,
-            means,
-            var,
-        })
+        Ok(Gmm { spec, path, log_w, means, var })
     }
 
     pub fn spec(&self) -> &MixtureSpec {
@@ -159,22 +128,12 @@ impl Gmm {
         let am = self.means.clone().mul_scalar(a);
         let diff = x.unsqueeze_dim::<3>(1) - am.clone().unsqueeze_dim::<3>(0); // [B, K, D]
         let d2 = diff.square().sum_dim(2).squeeze_dim::<2>(2);
-        let log_norm = v
-            .clone()
-            .mul_scalar(std::f64::consts::TAU)
-            .log()
-            .mul_scalar(-0.5 * d);
+        let log_norm = v.clone().mul_scalar(std::f64::consts::TAU).log().mul_scalar(-0.5 * d);
         let logits = self.log_w.clone() + log_norm - d2.clone() / v.clone().mul_scalar(2.0);
         let m = logits.clone().detach().max_dim(1); // [B, 1], a constant shift for stability
         let lse = (logits.clone() - m.clone()).exp().sum_dim(1).log() + m;
         let r = softmax(logits, 1);
-        Parts {
-            r,
-            d2,
-            v,
-            am,
-            logp: lse.squeeze_dim::<1>(1),
-        }
+        Parts { r, d2, v, am, logp: lse.squeeze_dim::<1>(1) }
     }
 
     /// `Σₖ rₖ/vₖ` and `Σₖ rₖ αμₖ/vₖ`: the score is `m - x·w`.
@@ -232,9 +191,6 @@ impl ScoreModel for Gmm {
 
 /// Reads a mixture file. Errors name the file and what is wrong with it.
 pub fn load_spec(path: &str) -> Result<MixtureSpec> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Model {
-        path: path.into(),
-        reason: e.to_string(),
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Model { path: path.into(), reason: e.to_string() })?;
     MixtureSpec::from_json(&text, path)
 }

@@ -21,10 +21,7 @@ pub fn normal_quantile(p: f64) -> f64 {
 
 /// `χ_D⁻¹(p)`, the quantile of the norm of a D-dimensional standard normal.
 pub fn chi_quantile(d: usize, p: f64) -> f64 {
-    ChiSquared::new(d as f64)
-        .expect("d >= 1")
-        .inverse_cdf(p)
-        .sqrt()
+    ChiSquared::new(d as f64).expect("d >= 1").inverse_cdf(p).sqrt()
 }
 
 pub fn check_q(q: f64) -> Result<f64> {
@@ -32,10 +29,7 @@ pub fn check_q(q: f64) -> Result<f64> {
     if q > 0.0 && q < 1.0 {
         Ok(q)
     } else {
-        Err(Error::invalid(
-            "q",
-            format!("must lie strictly between 0 and 1, got {q}"),
-        ))
+        Err(Error::invalid("q", format!("must lie strictly between 0 and 1, got {q}")))
     }
 }
 
@@ -59,31 +53,14 @@ pub struct Noise {
 
 impl Noise {
     /// The authors' early window: structure varies.
-    pub const EARLY: Noise = Noise {
-        level: 0.2,
-        from: -10.0,
-        to: -4.0,
-    };
+    pub const EARLY: Noise = Noise { level: 0.2, from: -10.0, to: -4.0 };
     /// The authors' late window: fine detail varies.
-    pub const LATE: Noise = Noise {
-        level: 0.3,
-        from: -3.0,
-        to: 9.0,
-    };
-    pub const NONE: Noise = Noise {
-        level: 0.0,
-        from: 0.0,
-        to: 0.0,
-    };
+    pub const LATE: Noise = Noise { level: 0.3, from: -3.0, to: 9.0 };
+    pub const NONE: Noise = Noise { level: 0.0, from: 0.0, to: 0.0 };
 
     /// `early`, `late`, `none`, or a custom `LEVEL:FROM:TO`.
     pub fn parse(s: &str) -> Result<Self> {
-        let bad = || {
-            Error::invalid(
-                "noise",
-                format!("'{s}' is not early, late, none or LEVEL:FROM:TO"),
-            )
-        };
+        let bad = || Error::invalid("noise", format!("'{s}' is not early, late, none or LEVEL:FROM:TO"));
         let noise = match s {
             "early" => Noise::EARLY,
             "late" => Noise::LATE,
@@ -109,27 +86,17 @@ impl Noise {
             finite("noise", v)?;
         }
         if self.level < 0.0 {
-            return Err(Error::invalid(
-                "noise",
-                format!("level must be >= 0, got {}", self.level),
-            ));
+            return Err(Error::invalid("noise", format!("level must be >= 0, got {}", self.level)));
         }
         if self.from > self.to {
-            return Err(Error::invalid(
-                "noise",
-                format!("window start {} is after its end {}", self.from, self.to),
-            ));
+            return Err(Error::invalid("noise", format!("window start {} is after its end {}", self.from, self.to)));
         }
         Ok(())
     }
 
     /// `φ̃(λ)`.
     pub fn at(&self, lambda: f64) -> f64 {
-        if lambda >= self.from && lambda < self.to {
-            self.level
-        } else {
-            0.0
-        }
+        if lambda >= self.from && lambda < self.to { self.level } else { 0.0 }
     }
 }
 
@@ -180,10 +147,7 @@ pub struct Guards {
 
 impl Default for Guards {
     fn default() -> Self {
-        Guards {
-            norm_floor: 1e-3,
-            eta_cap: 10.0,
-        }
+        Guards { norm_floor: 1e-3, eta_cap: 10.0 }
     }
 }
 
@@ -227,13 +191,7 @@ impl Guidance {
         }
     }
 
-    pub fn rates(
-        &self,
-        model: &dyn ScoreModel,
-        x: &Tensor<2>,
-        lambda: f64,
-        rng: &mut HostRng,
-    ) -> Rates {
+    pub fn rates(&self, model: &dyn ScoreModel, x: &Tensor<2>, lambda: f64, rng: &mut HostRng) -> Rates {
         let path = model.path();
         let (d, sig, f) = (model.dim(), path.sigma(lambda), path.f(lambda));
         let (s, lap) = score_and_laplacian(model, x, lambda, self.laplacian_mode(lambda), rng);
@@ -241,9 +199,7 @@ impl Guidance {
         let device = x.device();
         let v = x.clone().mul_scalar(f) + s.clone().mul_scalar(0.5 * sig * sig);
         let plain = match &lap {
-            Some(lap) if self.divergence != Divergence::Off => {
-                plain_rate(model, lambda, lap.clone())
-            }
+            Some(lap) if self.divergence != Divergence::Off => plain_rate(model, lambda, lap.clone()),
             _ => Tensor::zeros([b], &device),
         };
         let phi = self.method.noise().at(lambda) * sig;
@@ -251,13 +207,7 @@ impl Guidance {
         // ½φ²(Δ - ŝᵀHŝ) of score-orthogonal noise
         let (excess, ito) = match self.method {
             Method::Plain | Method::Prior { .. } => {
-                return Rates {
-                    x: v,
-                    logp: plain.clone(),
-                    plain,
-                    guarded: Tensor::zeros([1], &device),
-                    score: s,
-                };
+                return Rates { x: v, logp: plain.clone(), plain, guarded: Tensor::zeros([1], &device), score: s };
             }
             Method::Dg { q } => (Excess::Constant(quantile_rate(q, d)), None),
             Method::DgExact { .. } => {
@@ -273,16 +223,9 @@ impl Guidance {
                         .sum_dim(1)
                         .div(s2.clamp_min(1e-300))
                         .squeeze_dim(1);
-                    let used = if exact {
-                        lap.clone() - shs.clone()
-                    } else {
-                        lap.clone()
-                    };
+                    let used = if exact { lap.clone() - shs.clone() } else { lap.clone() };
                     let ito = (lap - shs).mul_scalar(0.5 * phi * phi);
-                    (
-                        Excess::PerSample(used.mul_scalar(-0.5 * phi * phi).add_scalar(half_q)),
-                        Some(ito),
-                    )
+                    (Excess::PerSample(used.mul_scalar(-0.5 * phi * phi).add_scalar(half_q)), Some(ito))
                 } else {
                     (Excess::Constant(half_q), None)
                 }
@@ -298,22 +241,11 @@ impl Guidance {
         };
         let cap = self.guards.eta_cap;
         let eta1 = raw.clone().clamp(-cap, cap);
-        let guarded = s2
-            .clone()
-            .lower_elem(floor)
-            .bool_or(raw.abs().greater_elem(cap))
-            .float()
-            .max_dim(0)
-            .squeeze_dim(1);
+        let guarded =
+            s2.clone().lower_elem(floor).bool_or(raw.abs().greater_elem(cap)).float().max_dim(0).squeeze_dim(1);
         let x_rate = v + s.clone() * eta1.clone().mul_scalar(0.5 * sig * sig);
         if self.divergence == Divergence::Off {
-            return Rates {
-                x: x_rate,
-                logp: plain.clone(),
-                plain,
-                guarded,
-                score: s,
-            };
+            return Rates { x: x_rate, logp: plain.clone(), plain, guarded, score: s };
         }
         let norm2 = s2.squeeze_dim::<1>(1).mul_scalar(sig * sig);
         let eta1 = eta1.squeeze_dim::<1>(1);
@@ -322,13 +254,7 @@ impl Guidance {
         if let Some(ito) = ito {
             logp = logp + ito;
         }
-        Rates {
-            x: x_rate,
-            logp,
-            plain,
-            guarded,
-            score: s,
-        }
+        Rates { x: x_rate, logp, plain, guarded, score: s }
     }
 }
 
@@ -348,19 +274,9 @@ mod tests {
     #[test]
     fn q_and_noise_are_checked() {
         for q in [0.0, 1.0, -0.1, f64::NAN, f64::INFINITY] {
-            assert!(
-                check_q(q).unwrap_err().to_string().contains("invalid q"),
-                "{q}"
-            );
+            assert!(check_q(q).unwrap_err().to_string().contains("invalid q"), "{q}");
         }
-        assert_eq!(
-            Noise::parse("0.5:-2:3").unwrap(),
-            Noise {
-                level: 0.5,
-                from: -2.0,
-                to: 3.0
-            }
-        );
+        assert_eq!(Noise::parse("0.5:-2:3").unwrap(), Noise { level: 0.5, from: -2.0, to: 3.0 });
         assert!(Noise::parse("0.5:-2").is_err());
         assert!(Noise::parse("-1:0:1").is_err());
         assert_eq!(Noise::LATE.at(0.0), 0.3);

@@ -6,16 +6,19 @@
 //! [`sampler::Sampler`] runs it step by step. The maths is in `SPEC.md` terms throughout.
 
 pub mod alignment;
+pub mod data;
 pub mod density;
 pub mod device;
 pub mod error;
 pub mod gmm;
 pub mod guidance;
 pub mod models;
+pub mod nets;
 pub mod rng;
 pub mod sampler;
 pub mod schedule;
 pub mod score;
 pub mod solver;
+pub mod train;
 
 pub use error::{Error, Result};

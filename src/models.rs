@@ -2,18 +2,63 @@
 
 use crate::error::{Error, Result};
 use crate::gmm::{Gmm, load_spec};
+use crate::nets::{Conditioned, Net, score_model};
 use crate::schedule::Path;
 use crate::score::ScoreModel;
 use burn::tensor::Device;
 use std::rc::Rc;
 
-/// `gmm:FILE.json` is an analytic mixture along `path`.
-pub fn open(name: &str, path: Path, device: &Device) -> Result<Rc<dyn ScoreModel>> {
+/// The shipped models, trained by `dg train` (see models/README.md).
+pub const SHIPPED: [&str; 5] = ["moons", "8gaussians", "checkerboard", "gmm", "fashion"];
+
+/// Where shipped weights live: `$DG_MODELS`, else the repository's `models/`.
+pub fn shipped_dir() -> String {
+    std::env::var("DG_MODELS").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/models").to_string())
+}
+
+/// Conditioning of a class-conditional network: one class per sample (cycled over the batch;
+/// empty for all ten in turn) and the classifier-free guidance scale.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conditioning {
+    pub classes: Vec<usize>,
+    pub cfg: f64,
+}
+
+impl Default for Conditioning {
+    fn default() -> Self {
+        Conditioning { classes: Vec::new(), cfg: 1.0 }
+    }
+}
+
+/// A network from its weights file's bytes.
+pub fn from_weights(bytes: Vec<u8>, origin: &str, cond: &Conditioning, device: &Device) -> Result<Rc<dyn ScoreModel>> {
+    crate::error::finite("cfg", cond.cfg)?;
+    Ok(match Net::from_bytes(bytes, origin, device)? {
+        Net::Mlp(m, _) => Rc::new(score_model(m)),
+        Net::UNet(net, config) => {
+            let labels = if cond.classes.is_empty() { (0..config.classes).collect() } else { cond.classes.clone() };
+            Rc::new(score_model(Conditioned { net, config, labels, cfg: cond.cfg }))
+        }
+    })
+}
+
+/// `gmm:FILE.json` is an analytic mixture along `path`; a shipped name or a weights file
+/// is a trained network (linear path only).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn open(name: &str, path: Path, cond: &Conditioning, device: &Device) -> Result<Rc<dyn ScoreModel>> {
     if let Some(file) = name.strip_prefix("gmm:") {
         return Ok(Rc::new(Gmm::new(load_spec(file)?, path, device)?));
     }
-    Err(Error::invalid(
-        "model",
-        format!("unknown model '{name}': use gmm:FILE.json"),
-    ))
+    let file = if SHIPPED.contains(&name) { format!("{}/{name}.safetensors", shipped_dir()) } else { name.to_string() };
+    if !SHIPPED.contains(&name) && !name.ends_with(".safetensors") {
+        return Err(Error::invalid(
+            "model",
+            format!("unknown model '{name}': use gmm:FILE.json, one of {}, or a .safetensors file", SHIPPED.join(", ")),
+        ));
+    }
+    if path != Path::Linear {
+        return Err(Error::invalid("path", "trained models follow the linear path"));
+    }
+    let bytes = std::fs::read(&file).map_err(|e| Error::Model { path: file.clone(), reason: e.to_string() })?;
+    from_weights(bytes, &file, cond, device)
 }

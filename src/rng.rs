@@ -33,9 +33,7 @@ impl HostRng {
     }
 
     pub fn rademacher(&mut self, n: usize) -> Vec<f64> {
-        (0..n)
-            .map(|_| if self.0.random::<bool>() { 1.0 } else { -1.0 })
-            .collect()
+        (0..n).map(|_| if self.0.random::<bool>() { 1.0 } else { -1.0 }).collect()
     }
 
     pub fn normal_tensor(&mut self, rows: usize, cols: usize, device: &Device) -> Tensor<2> {

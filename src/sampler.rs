@@ -54,14 +54,12 @@ impl Settings {
             return Err(Error::invalid("probes", "must be at least 1"));
         }
         match self.method {
-            Method::DgExact { .. } if self.divergence == Divergence::Off => Err(Error::invalid(
-                "logp",
-                "dg-exact needs a divergence: use exact or hutchinson",
-            )),
-            Method::Sdg { .. } if self.solver != Solver::Euler => Err(Error::invalid(
-                "solver",
-                "sdg integrates with Euler–Maruyama: use euler",
-            )),
+            Method::DgExact { .. } if self.divergence == Divergence::Off => {
+                Err(Error::invalid("logp", "dg-exact needs a divergence: use exact or hutchinson"))
+            }
+            Method::Sdg { .. } if self.solver != Solver::Euler => {
+                Err(Error::invalid("solver", "sdg integrates with Euler–Maruyama: use euler"))
+            }
             _ => Ok(()),
         }
     }
@@ -124,18 +122,12 @@ pub struct Sampler {
 }
 
 impl Sampler {
-    pub fn new(
-        model: Rc<dyn ScoreModel>,
-        settings: Settings,
-        device: &burn::tensor::Device,
-    ) -> Result<Self> {
+    pub fn new(model: Rc<dyn ScoreModel>, settings: Settings, device: &burn::tensor::Device) -> Result<Self> {
         settings.validate()?;
         let (d, w) = (model.dim(), settings.window);
         let sigma_min = model.path().sigma(w.lambda_min);
         let mut rng = HostRng::new(settings.seed);
-        let mut latent = rng
-            .normal_tensor(settings.batch, d, device)
-            .mul_scalar(sigma_min);
+        let mut latent = rng.normal_tensor(settings.batch, d, device).mul_scalar(sigma_min);
         let radius = match settings.method {
             Method::Prior { q } => Some(prior_radius(q, d, sigma_min)),
             Method::Dg { .. } | Method::Sdg { .. } => Some(prior_radius(0.5, d, sigma_min)),
@@ -147,30 +139,14 @@ impl Sampler {
         }
         let logp = start_log_prob(&*model, &latent, w.lambda_min);
         let target_rate = match settings.method {
-            Method::DgExact { target_logp } => Some(
-                logp.clone()
-                    .neg()
-                    .add_scalar(target_logp)
-                    .div_scalar(w.width()),
-            ),
+            Method::DgExact { target_logp } => Some(logp.clone().neg().add_scalar(target_logp).div_scalar(w.width())),
             _ => None,
         };
-        let guidance = Guidance {
-            method: settings.method,
-            divergence: settings.divergence,
-            guards: settings.guards,
-            target_rate,
-        };
-        let state = Track {
-            x: latent.clone(),
-            plain: Tensor::zeros([settings.batch], device),
-            logp,
-        };
+        let guidance =
+            Guidance { method: settings.method, divergence: settings.divergence, guards: settings.guards, target_rate };
+        let state = Track { x: latent.clone(), plain: Tensor::zeros([settings.batch], device), logp };
         Ok(Sampler {
-            model: Counted {
-                model,
-                calls: Cell::new(0),
-            },
+            model: Counted { model, calls: Cell::new(0) },
             grid: w.grid(settings.steps),
             settings,
             guidance,
@@ -187,21 +163,12 @@ impl Sampler {
         if self.is_done() {
             return false;
         }
-        let (lambda, h) = (
-            self.grid[self.done],
-            self.grid[self.done + 1] - self.grid[self.done],
-        );
+        let (lambda, h) = (self.grid[self.done], self.grid[self.done + 1] - self.grid[self.done]);
         let (model, guidance, rng) = (&self.model, &self.guidance, &mut self.rng);
         let mut flag = Tensor::zeros([1], &self.latent.device());
         let next = if let Method::Sdg { .. } = self.settings.method {
             // Euler–Maruyama with noise orthogonal to the score: no first-order change of log p
-            let Rates {
-                x,
-                logp,
-                plain,
-                guarded,
-                score,
-            } = guidance.rates(model, &self.state.x, lambda, rng);
+            let Rates { x, logp, plain, guarded, score } = guidance.rates(model, &self.state.x, lambda, rng);
             flag = guarded;
             let y = &self.state;
             let mut x_next = y.x.clone() + x.mul_scalar(h);
@@ -222,11 +189,7 @@ impl Sampler {
             solver::step(self.settings.solver, &self.state, lambda, h, |y, l| {
                 let r = guidance.rates(model, &y.x, l, rng);
                 flag = flag.clone().max_pair(r.guarded);
-                Ok(Track {
-                    x: r.x,
-                    logp: r.logp,
-                    plain: r.plain,
-                })
+                Ok(Track { x: r.x, logp: r.logp, plain: r.plain })
             })
         };
         self.state = next.expect("drifts do not fail");
@@ -274,14 +237,7 @@ impl Sampler {
         };
         let span = self.lambda() - self.settings.window.lambda_min;
         let start = start_log_prob(&self.model, &self.latent, self.settings.window.lambda_min);
-        Some(
-            start
-                + self
-                    .state
-                    .plain
-                    .clone()
-                    .add_scalar(quantile_rate(q, self.model.dim()) * span),
-        )
+        Some(start + self.state.plain.clone().add_scalar(quantile_rate(q, self.model.dim()) * span))
     }
 
     /// Reads the run back (native: blocking). A non-finite number is an error, never a result.
@@ -292,21 +248,12 @@ impl Sampler {
             latent: host2(self.latent.clone())?,
             samples: host2(self.state.x.clone())?,
             logp_start: host1(start)?,
-            logp: if tracked {
-                Some(host1(self.state.logp.clone())?)
-            } else {
-                None
-            },
+            logp: if tracked { Some(host1(self.state.logp.clone())?) } else { None },
             plain: host1(self.state.plain.clone())?,
             guard_steps: host1(self.guard_steps.clone())?[0] as usize,
             nfe: self.nfe(),
         };
-        let finite = out
-            .samples
-            .iter()
-            .flatten()
-            .chain(out.logp.iter().flatten())
-            .all(|v| v.is_finite());
+        let finite = out.samples.iter().flatten().chain(out.logp.iter().flatten()).all(|v| v.is_finite());
         if !finite {
             return Err(Error::invalid(
                 "steps",
@@ -322,44 +269,30 @@ impl Sampler {
 
 /// Reads a `[B]` tensor back as f64.
 pub fn host1(t: Tensor<1>) -> Result<Vec<f64>> {
-    t.try_into_vec_as::<f64>()
-        .map_err(|e| Error::Backend(format!("readback failed: {e:?}")))
+    t.try_into_vec_as::<f64>().map_err(|e| Error::Backend(format!("readback failed: {e:?}")))
 }
 
 /// Reads a `[B, D]` tensor back as rows.
 pub fn host2(t: Tensor<2>) -> Result<Vec<Vec<f64>>> {
     let [_, d] = t.dims();
-    let flat = t
-        .try_into_vec_as::<f64>()
-        .map_err(|e| Error::Backend(format!("readback failed: {e:?}")))?;
+    let flat = t.try_into_vec_as::<f64>().map_err(|e| Error::Backend(format!("readback failed: {e:?}")))?;
     Ok(flat.chunks(d.max(1)).map(<[f64]>::to_vec).collect())
 }
 
 /// Host rows as a `[B, D]` tensor; rows must be non-empty, equally long and finite.
-pub fn rows(
-    rows: &[Vec<f64>],
-    d: usize,
-    name: &str,
-    device: &burn::tensor::Device,
-) -> Result<Tensor<2>> {
+pub fn rows(rows: &[Vec<f64>], d: usize, name: &str, device: &burn::tensor::Device) -> Result<Tensor<2>> {
     if rows.is_empty() {
         return Err(Error::invalid(name, "no rows"));
     }
     if let Some(i) = rows.iter().position(|r| r.len() != d) {
         return Err(Error::invalid(
             name,
-            format!(
-                "row {i} has {} values, the model's dimension is {d}",
-                rows[i].len()
-            ),
+            format!("row {i} has {} values, the model's dimension is {d}", rows[i].len()),
         ));
     }
     if rows.iter().flatten().any(|v| !v.is_finite()) {
         return Err(Error::invalid(name, "contains NaN or infinite numbers"));
     }
     let flat: Vec<f64> = rows.iter().flatten().copied().collect();
-    Ok(Tensor::from_data(
-        TensorData::new(flat, [rows.len(), d]),
-        device,
-    ))
+    Ok(Tensor::from_data(TensorData::new(flat, [rows.len(), d]), device))
 }

@@ -29,10 +29,7 @@ impl Path {
             "linear" => Ok(Path::Linear),
             "vp" => Ok(Path::Vp),
             "ve" => Ok(Path::Ve),
-            _ => Err(Error::invalid(
-                "path",
-                format!("'{s}' is not one of linear, vp, ve"),
-            )),
+            _ => Err(Error::invalid("path", format!("'{s}' is not one of linear, vp, ve"))),
         }
     }
 
@@ -71,19 +68,13 @@ pub struct Window {
 
 impl Default for Window {
     fn default() -> Self {
-        Window {
-            lambda_min: -10.0,
-            lambda_max: 10.0,
-        }
+        Window { lambda_min: -10.0, lambda_max: 10.0 }
     }
 }
 
 impl Window {
     pub fn new(lambda_min: f64, lambda_max: f64) -> Result<Self> {
-        let w = Window {
-            lambda_min,
-            lambda_max,
-        };
+        let w = Window { lambda_min, lambda_max };
         w.validate()?;
         Ok(w)
     }
@@ -94,10 +85,7 @@ impl Window {
         if self.lambda_min >= self.lambda_max {
             return Err(Error::invalid(
                 "lambda-min",
-                format!(
-                    "must be below lambda-max ({} >= {})",
-                    self.lambda_min, self.lambda_max
-                ),
+                format!("must be below lambda-max ({} >= {})", self.lambda_min, self.lambda_max),
             ));
         }
         Ok(())
@@ -110,15 +98,7 @@ impl Window {
     /// A uniform grid of `steps + 1` points from `lambda_min` to `lambda_max`.
     pub fn grid(&self, steps: usize) -> Vec<f64> {
         let h = self.width() / steps as f64;
-        (0..=steps)
-            .map(|i| {
-                if i == steps {
-                    self.lambda_max
-                } else {
-                    self.lambda_min + h * i as f64
-                }
-            })
-            .collect()
+        (0..=steps).map(|i| if i == steps { self.lambda_max } else { self.lambda_min + h * i as f64 }).collect()
     }
 }
 
@@ -131,10 +111,7 @@ mod tests {
         for path in [Path::Linear, Path::Vp, Path::Ve] {
             for l in [-10.0, -3.0, 0.0, 2.5, 10.0] {
                 let (a, s) = (path.alpha(l), path.sigma(l));
-                assert!(
-                    ((a * a / (s * s)).ln() - l).abs() < 1e-10,
-                    "{path:?} at {l}"
-                );
+                assert!(((a * a / (s * s)).ln() - l).abs() < 1e-10, "{path:?} at {l}");
                 // f = d log α / dλ by central difference
                 let h = 1e-5;
                 let fd = (path.alpha(l + h).ln() - path.alpha(l - h).ln()) / (2.0 * h);
@@ -149,12 +126,7 @@ mod tests {
     fn grid_ends_exactly_and_window_rejects_bad_bounds() {
         let g = Window::default().grid(7);
         assert_eq!((g.len(), g[0], g[7]), (8, -10.0, 10.0));
-        assert!(
-            Window::new(1.0, 1.0)
-                .unwrap_err()
-                .to_string()
-                .contains("lambda-min")
-        );
+        assert!(Window::new(1.0, 1.0).unwrap_err().to_string().contains("lambda-min"));
         assert!(Window::new(f64::NAN, 1.0).is_err());
     }
 }

@@ -18,10 +18,7 @@ impl Solver {
             "euler" => Ok(Solver::Euler),
             "heun" => Ok(Solver::Heun),
             "rk4" => Ok(Solver::Rk4),
-            _ => Err(Error::invalid(
-                "solver",
-                format!("'{s}' is not one of euler, heun, rk4"),
-            )),
+            _ => Err(Error::invalid("solver", format!("'{s}' is not one of euler, heun, rk4"))),
         }
     }
 
@@ -65,10 +62,7 @@ pub fn step<S: OdeState>(
             let k2 = drift(&y.axpy(h / 2.0, &k1), lambda + h / 2.0)?;
             let k3 = drift(&y.axpy(h / 2.0, &k2), lambda + h / 2.0)?;
             let k4 = drift(&y.axpy(h, &k3), lambda + h)?;
-            Ok(y.axpy(h / 6.0, &k1)
-                .axpy(h / 3.0, &k2)
-                .axpy(h / 3.0, &k3)
-                .axpy(h / 6.0, &k4))
+            Ok(y.axpy(h / 6.0, &k1).axpy(h / 3.0, &k2).axpy(h / 3.0, &k3).axpy(h / 6.0, &k4))
         }
     }
 }
@@ -80,8 +74,7 @@ pub fn integrate<S: OdeState>(
     grid: &[f64],
     mut drift: impl FnMut(&S, f64) -> Result<S>,
 ) -> Result<S> {
-    grid.windows(2)
-        .try_fold(y0, |y, w| step(solver, &y, w[0], w[1] - w[0], &mut drift))
+    grid.windows(2).try_fold(y0, |y, w| step(solver, &y, w[0], w[1] - w[0], &mut drift))
 }
 
 #[cfg(test)]
@@ -93,24 +86,14 @@ mod tests {
     #[test]
     fn each_solver_converges_at_its_order() {
         let device = crate::device::cpu_f64();
-        for (solver, order) in [
-            (Solver::Euler, 1.0),
-            (Solver::Heun, 2.0),
-            (Solver::Rk4, 4.0),
-        ] {
+        for (solver, order) in [(Solver::Euler, 1.0), (Solver::Heun, 2.0), (Solver::Rk4, 4.0)] {
             let err = |n: usize| {
                 let grid: Vec<f64> = (0..=n).map(|i| i as f64 / n as f64).collect();
-                let y = integrate(solver, tensor1(vec![1.0], &device), &grid, |y, _| {
-                    Ok(y.clone())
-                })
-                .unwrap();
+                let y = integrate(solver, tensor1(vec![1.0], &device), &grid, |y, _| Ok(y.clone())).unwrap();
                 (y.into_scalar::<f64>() - 1f64.exp()).abs()
             };
             let rate = (err(16) / err(32)).log2();
-            assert!(
-                (rate - order).abs() < 0.15,
-                "{solver:?}: observed order {rate}"
-            );
+            assert!((rate - order).abs() < 0.15, "{solver:?}: observed order {rate}");
         }
     }
 }

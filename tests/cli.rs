@@ -8,10 +8,7 @@ use serde_json::Value;
 use std::process::Command;
 
 fn dg(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dg"))
-        .args(args)
-        .output()
-        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dg")).args(args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into(),
@@ -36,50 +33,18 @@ fn temp(name: &str, text: &str) -> String {
 #[test]
 fn every_method_prints_its_json() {
     let model = format!("gmm:{}", fixture("gmm2.json"));
-    let base = [
-        "sample",
-        "--model",
-        model.as_str(),
-        "--batch",
-        "4",
-        "--steps",
-        "32",
-    ];
+    let base = ["sample", "--model", model.as_str(), "--batch", "4", "--steps", "32"];
     for extra in [
         &["--method", "plain"][..],
         &["--method", "prior", "--q", "0.7"],
         &["--method", "dg", "--q", "0.3", "--solver", "rk4"],
         &["--method", "dg-exact", "--target-logp", "-2.5"],
-        &[
-            "--method",
-            "sdg",
-            "--q",
-            "0.4",
-            "--noise",
-            "early",
-            "--sdg-exact",
-        ],
-        &[
-            "--method",
-            "sdg",
-            "--noise",
-            "0.2:-5:5",
-            "--logp",
-            "hutchinson",
-        ],
-        &[
-            "--method", "dg", "--q", "0.2", "--logp", "off", "--path", "vp",
-        ],
+        &["--method", "sdg", "--q", "0.4", "--noise", "early", "--sdg-exact"],
+        &["--method", "sdg", "--noise", "0.2:-5:5", "--logp", "hutchinson"],
+        &["--method", "dg", "--q", "0.2", "--logp", "off", "--path", "vp"],
     ] {
         let v = ok(&[&base[..], extra].concat());
-        for key in [
-            "latent",
-            "samples",
-            "logp_start",
-            "logp",
-            "guard_steps",
-            "nfe",
-        ] {
+        for key in ["latent", "samples", "logp_start", "logp", "guard_steps", "nfe"] {
             assert!(v.get(key).is_some(), "{extra:?}: no {key}");
         }
         assert_eq!(v["samples"].as_array().unwrap().len(), 4);
@@ -111,35 +76,12 @@ fn every_method_prints_its_json() {
 #[test]
 fn logp_and_align_print_their_json() {
     let model = format!("gmm:{}", fixture("gmm2.json"));
-    let input = temp(
-        "in.json",
-        r#"{"samples": [[-1.5, 0.0], [1.0, 1.2], [0.0, 0.0]]}"#,
-    );
-    let v = ok(&[
-        "logp", "--model", &model, "--input", &input, "--steps", "200", "--solver", "rk4",
-    ]);
-    let lp: Vec<f64> = v["logp"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect();
+    let input = temp("in.json", r#"{"samples": [[-1.5, 0.0], [1.0, 1.2], [0.0, 0.0]]}"#);
+    let v = ok(&["logp", "--model", &model, "--input", &input, "--steps", "200", "--solver", "rk4"]);
+    let lp: Vec<f64> = v["logp"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
     assert_eq!(lp.len(), 3);
-    assert!(
-        lp[0] > lp[2] && lp[1] > lp[2],
-        "modes are likelier than the gap between them: {lp:?}"
-    );
-    let v = ok(&[
-        "align",
-        "--model",
-        &model,
-        "--batch",
-        "5",
-        "--steps",
-        "50",
-        "--lambda-max",
-        "1",
-    ]);
+    assert!(lp[0] > lp[2] && lp[1] > lp[2], "modes are likelier than the gap between them: {lp:?}");
+    let v = ok(&["align", "--model", &model, "--batch", "5", "--steps", "50", "--lambda-max", "1"]);
     assert_eq!(v["sa_with_score"].as_array().unwrap().len(), 5);
     assert_eq!(v["sa_without_score"].as_array().unwrap().len(), 5);
     assert_eq!(v["latent"].as_array().unwrap().len(), 5);
@@ -159,21 +101,8 @@ fn bad_input_is_one_line_naming_the_parameter() {
         (vec!["--lambda-min", "5", "--lambda-max", "1"], "lambda-min"),
         (vec!["--lambda-max", "nan"], "lambda-max"),
         (vec!["--method", "dg-exact"], "target-logp"),
-        (
-            vec!["--method", "dg-exact", "--target-logp", "nan"],
-            "target-logp",
-        ),
-        (
-            vec![
-                "--method",
-                "dg-exact",
-                "--target-logp",
-                "-2",
-                "--logp",
-                "off",
-            ],
-            "logp",
-        ),
+        (vec!["--method", "dg-exact", "--target-logp", "nan"], "target-logp"),
+        (vec!["--method", "dg-exact", "--target-logp", "-2", "--logp", "off"], "logp"),
         (vec!["--method", "sdg", "--solver", "rk4"], "solver"),
         (vec!["--method", "sdg", "--noise", "loud"], "noise"),
         (vec!["--method", "magic"], "method"),
@@ -189,42 +118,15 @@ fn bad_input_is_one_line_naming_the_parameter() {
     .collect();
     let models = [
         (file("empty.json", ""), "empty.json"),
-        (
-            file("broken.json", "{\"weights\": [1.0], \"means\": [[0.0"),
-            "broken.json",
-        ),
-        (
-            file(
-                "negstd.json",
-                r#"{"weights": [1.0], "means": [[0.0, 0.0]], "stds": [-1.0]}"#,
-            ),
-            "stds",
-        ),
-        (
-            file(
-                "negw.json",
-                r#"{"weights": [-0.5, 1.5], "means": [[0.0], [1.0]], "stds": [1.0, 1.0]}"#,
-            ),
-            "weights",
-        ),
-        (
-            file("none.json", r#"{"weights": [], "means": [], "stds": []}"#),
-            "weights",
-        ),
-        (
-            file(
-                "ragged.json",
-                r#"{"weights": [1, 1], "means": [[0.0, 0.0], [1.0]], "stds": [1, 1]}"#,
-            ),
-            "means",
-        ),
+        (file("broken.json", "{\"weights\": [1.0], \"means\": [[0.0"), "broken.json"),
+        (file("negstd.json", r#"{"weights": [1.0], "means": [[0.0, 0.0]], "stds": [-1.0]}"#), "stds"),
+        (file("negw.json", r#"{"weights": [-0.5, 1.5], "means": [[0.0], [1.0]], "stds": [1.0, 1.0]}"#), "weights"),
+        (file("none.json", r#"{"weights": [], "means": [], "stds": []}"#), "weights"),
+        (file("ragged.json", r#"{"weights": [1, 1], "means": [[0.0, 0.0], [1.0]], "stds": [1, 1]}"#), "means"),
         ("gmm:/nonexistent/mixture.json".to_string(), "mixture.json"),
         ("unet:weights.bin".to_string(), "model"),
     ];
-    let mut all: Vec<(Vec<String>, String, &str)> = cases
-        .into_iter()
-        .map(|(a, p)| (a, good.clone(), p))
-        .collect();
+    let mut all: Vec<(Vec<String>, String, &str)> = cases.into_iter().map(|(a, p)| (a, good.clone(), p)).collect();
     all.extend(models.into_iter().map(|(m, p)| (vec![], m, p)));
     for (args, model, param) in all {
         let mut full = vec![
@@ -241,15 +143,8 @@ fn bad_input_is_one_line_naming_the_parameter() {
         let (code, out, err) = dg(&refs);
         assert_ne!(code, 0, "{full:?} succeeded");
         assert!(out.is_empty(), "{full:?} printed {out}");
-        assert_eq!(
-            err.trim_end().lines().count(),
-            1,
-            "{full:?}: not one line: {err}"
-        );
-        assert!(
-            err.contains(param),
-            "{full:?}: '{err}' does not name {param}"
-        );
+        assert_eq!(err.trim_end().lines().count(), 1, "{full:?}: not one line: {err}");
+        assert!(err.contains(param), "{full:?}: '{err}' does not name {param}");
         assert!(!err.contains("panicked"), "{full:?}: {err}");
     }
     // bad samples for logp

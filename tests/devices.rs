@@ -21,44 +21,20 @@ fn every_method_on_wgpu_f32_matches_the_cpu_in_f64() {
             Method::Plain,
             Method::Prior { q: 0.7 },
             Method::Dg { q: 0.3 },
-            Method::DgExact {
-                target_logp: if name == "gmm2.json" { -2.0 } else { -25.0 },
-            },
-            Method::Sdg {
-                q: 0.4,
-                noise: Noise::LATE,
-                exact: true,
-            },
+            Method::DgExact { target_logp: if name == "gmm2.json" { -2.0 } else { -25.0 } },
+            Method::Sdg { q: 0.4, noise: Noise::LATE, exact: true },
         ];
         for method in methods {
-            let solver = if matches!(method, Method::Sdg { .. }) {
-                Solver::Euler
-            } else {
-                Solver::Heun
-            };
+            let solver = if matches!(method, Method::Sdg { .. }) { Solver::Euler } else { Solver::Heun };
             let s = settings(method, solver, 32, 8, Divergence::Exact);
             let a = run(gmm(name, &cpu), s.clone(), &cpu);
-            let b = run(
-                Rc::new(Gmm::new(spec(name), Path::Linear, &gpu).unwrap()),
-                s,
-                &gpu,
-            );
+            let b = run(Rc::new(Gmm::new(spec(name), Path::Linear, &gpu).unwrap()), s, &gpu);
             let dx = max_abs_diff(&a.samples.concat(), &b.samples.concat());
             let dl = max_abs_diff(a.logp.as_ref().unwrap(), b.logp.as_ref().unwrap());
-            let scale = a
-                .logp
-                .as_ref()
-                .unwrap()
-                .iter()
-                .fold(1.0f64, |m, v| m.max(v.abs()));
-            eprintln!(
-                "{name} {method:?}: max |Δx| = {dx:.1e}, max |Δlog p| = {dl:.1e} (scale {scale:.1})"
-            );
+            let scale = a.logp.as_ref().unwrap().iter().fold(1.0f64, |m, v| m.max(v.abs()));
+            eprintln!("{name} {method:?}: max |Δx| = {dx:.1e}, max |Δlog p| = {dl:.1e} (scale {scale:.1})");
             assert!(dx < 1e-3, "{name} {method:?}: samples differ by {dx}");
-            assert!(
-                dl < 1e-4 * scale.max(10.0),
-                "{name} {method:?}: log p differs by {dl}"
-            );
+            assert!(dl < 1e-4 * scale.max(10.0), "{name} {method:?}: log p differs by {dl}");
             assert_eq!((a.nfe, a.guard_steps), (b.nfe, b.guard_steps));
         }
     }
@@ -70,13 +46,7 @@ fn autodiff_divergence_on_wgpu_matches_the_closed_form() {
     let cpu = cpu_f64();
     let gpu = wgpu().expect("a wgpu adapter");
     let name = "gmm16.json";
-    let mut s = settings(
-        Method::Dg { q: 0.45 },
-        Solver::Euler,
-        16,
-        8,
-        Divergence::Exact,
-    );
+    let mut s = settings(Method::Dg { q: 0.45 }, Solver::Euler, 16, 8, Divergence::Exact);
     s.window = dg::schedule::Window::new(-10.0, 4.0).unwrap();
     let a = run(gmm(name, &cpu), s.clone(), &cpu);
     let g = Gmm::new(spec(name), Path::Linear, &gpu).unwrap();
@@ -84,17 +54,9 @@ fn autodiff_divergence_on_wgpu_matches_the_closed_form() {
     let b = run(model, s, &gpu);
     // the change of log p along the run (the hidden model starts from the Gaussian prior)
     let change = |o: &dg::sampler::Outcome| -> Vec<f64> {
-        o.logp
-            .as_ref()
-            .unwrap()
-            .iter()
-            .zip(&o.logp_start)
-            .map(|(a, b)| a - b)
-            .collect()
+        o.logp.as_ref().unwrap().iter().zip(&o.logp_start).map(|(a, b)| a - b).collect()
     };
     let dl = max_abs_diff(&change(&a), &change(&b));
-    eprintln!(
-        "{name}: autodiff divergence on wgpu vs closed form on CPU: max |Δ(log p change)| = {dl:.1e}"
-    );
+    eprintln!("{name}: autodiff divergence on wgpu vs closed form on CPU: max |Δ(log p change)| = {dl:.1e}");
     assert!(dl < 1e-4, "{dl}");
 }

@@ -22,12 +22,7 @@ fn points(model: &dyn ScoreModel, n: usize, lambda: f64, seed: u64) -> burn::ten
     let mut rng = HostRng::new(seed);
     // spread over where the marginal lives, and a little beyond
     let scale = 2.0 * model.path().sigma(lambda) + model.path().alpha(lambda) * 2.0;
-    tensor2(
-        rng.normals(n * d).iter().map(|v| v * scale).collect(),
-        n,
-        d,
-        &cpu_f64(),
-    )
+    tensor2(rng.normals(n * d).iter().map(|v| v * scale).collect(), n, d, &cpu_f64())
 }
 
 /// Item 1: prediction/score conversions are exact inverses, the data prediction is the
@@ -47,26 +42,18 @@ fn conversions_and_closed_forms_agree_with_the_mixture() {
                     let out = kind.from_score(path, x.clone(), s.clone(), lambda);
                     let back = host(kind.to_score(path, x.clone(), out, lambda)).concat();
                     let err = max_abs_diff(&back, &sh) / scale;
-                    assert!(
-                        err < 1e-12,
-                        "{name} {path:?} λ={lambda} {kind:?}: round trip {err:e}"
-                    );
+                    assert!(err < 1e-12, "{name} {path:?} λ={lambda} {kind:?}: round trip {err:e}");
                 }
                 // the data prediction of the exact score is E[x_data | x_λ]
-                let xhat =
-                    host(Prediction::Data.from_score(path, x.clone(), s.clone(), lambda)).concat();
+                let xhat = host(Prediction::Data.from_score(path, x.clone(), s.clone(), lambda)).concat();
                 let post = host(g.posterior_mean(x.clone(), lambda)).concat();
-                let err =
-                    max_abs_diff(&xhat, &post) / post.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+                let err = max_abs_diff(&xhat, &post) / post.iter().fold(1.0f64, |m, v| m.max(v.abs()));
                 assert!(err < 1e-10, "{name} {path:?} λ={lambda}: Tweedie {err:e}");
                 // score = ∇ log p, Laplacian = div s, by autodiff of the closed forms
                 let xa = x.clone().autodiff().require_grad();
                 let grads = g.log_prob(xa.clone(), lambda).unwrap().sum().backward();
                 let grad = host(xa.grad(&grads).unwrap()).concat();
-                assert!(
-                    max_abs_diff(&grad, &sh) / scale < 1e-10,
-                    "{name} {path:?} λ={lambda}: ∇log p"
-                );
+                assert!(max_abs_diff(&grad, &sh) / scale < 1e-10, "{name} {path:?} λ={lambda}: ∇log p");
                 let lap = host1(g.laplacian(x.clone(), lambda).unwrap());
                 let (_, auto) = score_and_laplacian(
                     &NoClosedForm(Gmm::new(spec(name), path, &device).unwrap()),
@@ -77,10 +64,7 @@ fn conversions_and_closed_forms_agree_with_the_mixture() {
                 );
                 let auto = host1(auto.unwrap());
                 let lscale = lap.iter().fold(1.0f64, |m, v| m.max(v.abs()));
-                assert!(
-                    max_abs_diff(&lap, &auto) / lscale < 1e-10,
-                    "{name} {path:?} λ={lambda}: Laplacian"
-                );
+                assert!(max_abs_diff(&lap, &auto) / lscale < 1e-10, "{name} {path:?} λ={lambda}: Laplacian");
             }
         }
     }
@@ -92,11 +76,7 @@ fn plain_ode_log_density_matches_the_analytic_one() {
     let device = cpu_f64();
     for name in FIXTURES {
         let g = gmm(name, &device);
-        let out = run(
-            g.clone(),
-            settings(Method::Plain, Solver::Rk4, 1000, 8, Divergence::Exact),
-            &device,
-        );
+        let out = run(g.clone(), settings(Method::Plain, Solver::Rk4, 1000, 8, Divergence::Exact), &device);
         let exact = exact_logp(&*g, &out.samples, 10.0, &device);
         let err = max_abs_diff(out.logp.as_ref().unwrap(), &exact);
         eprintln!("{name}: RK4 1000 steps, max |tracked - exact| = {err:.2e}");
@@ -108,61 +88,22 @@ fn plain_ode_log_density_matches_the_analytic_one() {
     let errs: Vec<f64> = [64, 256, 1024]
         .iter()
         .map(|&n| {
-            let out = run(
-                g.clone(),
-                settings(Method::Plain, Solver::Euler, n, 32, Divergence::Exact),
-                &device,
-            );
+            let out = run(g.clone(), settings(Method::Plain, Solver::Euler, n, 32, Divergence::Exact), &device);
             let exact = exact_logp(&*g, &out.samples, 10.0, &device);
-            mean(
-                &out.logp
-                    .unwrap()
-                    .iter()
-                    .zip(&exact)
-                    .map(|(a, b)| a - b)
-                    .collect::<Vec<_>>(),
-            )
+            mean(&out.logp.unwrap().iter().zip(&exact).map(|(a, b)| a - b).collect::<Vec<_>>())
         })
         .collect();
     eprintln!("{name}: Euler mean error at 64/256/1024 steps: {errs:.3?}");
-    assert!(
-        errs[1].abs() < errs[0].abs() / 2.5 && errs[2].abs() < errs[1].abs() / 2.5,
-        "{errs:?}"
-    );
+    assert!(errs[1].abs() < errs[0].abs() / 2.5 && errs[2].abs() < errs[1].abs() / 2.5, "{errs:?}");
     // Hutchinson keeps the mean and widens the spread
-    let exact_run = run(
-        g.clone(),
-        settings(Method::Plain, Solver::Rk4, 200, 64, Divergence::Exact),
-        &device,
-    );
-    let hutch = run(
-        g.clone(),
-        settings(
-            Method::Plain,
-            Solver::Rk4,
-            200,
-            64,
-            Divergence::Hutchinson { probes: 1 },
-        ),
-        &device,
-    );
+    let exact_run = run(g.clone(), settings(Method::Plain, Solver::Rk4, 200, 64, Divergence::Exact), &device);
+    let hutch =
+        run(g.clone(), settings(Method::Plain, Solver::Rk4, 200, 64, Divergence::Hutchinson { probes: 1 }), &device);
     let moved = max_abs_diff(&exact_run.samples.concat(), &hutch.samples.concat());
     assert!(moved < 1e-12, "probes moved the samples by {moved}");
     let truth = exact_logp(&*g, &hutch.samples, 10.0, &device);
-    let e_exact: Vec<f64> = exact_run
-        .logp
-        .unwrap()
-        .iter()
-        .zip(&truth)
-        .map(|(a, b)| a - b)
-        .collect();
-    let e_hutch: Vec<f64> = hutch
-        .logp
-        .unwrap()
-        .iter()
-        .zip(&truth)
-        .map(|(a, b)| a - b)
-        .collect();
+    let e_exact: Vec<f64> = exact_run.logp.unwrap().iter().zip(&truth).map(|(a, b)| a - b).collect();
+    let e_hutch: Vec<f64> = hutch.logp.unwrap().iter().zip(&truth).map(|(a, b)| a - b).collect();
     let se = std(&e_hutch) / (e_hutch.len() as f64).sqrt();
     eprintln!(
         "{name}: Hutchinson error mean {:.3} ± {se:.3}, std {:.3} (exact std {:.1e})",
@@ -183,16 +124,7 @@ fn encoding_recovers_the_analytic_log_density() {
         let data = spec(name).sample(16, &mut HostRng::new(9));
         let x = dg::sampler::rows(&data, g.dim(), "samples", &device).unwrap();
         let lp = host1(
-            encode(
-                &*g,
-                x,
-                Window::default(),
-                400,
-                Solver::Rk4,
-                Divergence::Exact,
-                &mut HostRng::new(0),
-            )
-            .unwrap(),
+            encode(&*g, x, Window::default(), 400, Solver::Rk4, Divergence::Exact, &mut HostRng::new(0)).unwrap(),
         );
         let err = max_abs_diff(&lp, &exact_logp(&*g, &data, 10.0, &device));
         eprintln!("{name}: encoding with RK4 400 steps, max error {err:.2e}");
@@ -202,16 +134,10 @@ fn encoding_recovers_the_analytic_log_density() {
 
 /// A window over which the mixtures can give what the tests ask without a guard acting: at
 /// λ above it their marginals are so close to the data that `‖σs‖² → 0` (SPEC 5.1).
-const FEASIBLE: Window = Window {
-    lambda_min: -10.0,
-    lambda_max: 4.0,
-};
+const FEASIBLE: Window = Window { lambda_min: -10.0, lambda_max: 4.0 };
 
 fn feasible(method: Method, solver: Solver, steps: usize, batch: usize) -> dg::sampler::Settings {
-    dg::sampler::Settings {
-        window: FEASIBLE,
-        ..settings(method, solver, steps, batch, Divergence::Exact)
-    }
+    dg::sampler::Settings { window: FEASIBLE, ..settings(method, solver, steps, batch, Divergence::Exact) }
 }
 
 /// Item 3: under the quantile rule log p gains exactly ½Q per unit λ over the plain flow,
@@ -222,50 +148,20 @@ fn quantile_rule_adds_half_q_per_unit_lambda() {
     for name in FIXTURES {
         let g = gmm(name, &device);
         // at D = 2, q > 0.5 asks for more density than the modes hold (SPEC 5.2)
-        let qs: &[f64] = if g.dim() == 2 {
-            &[0.2, 0.4, 0.45]
-        } else {
-            &[0.2, 0.4, 0.55]
-        };
+        let qs: &[f64] = if g.dim() == 2 { &[0.2, 0.4, 0.45] } else { &[0.2, 0.4, 0.55] };
         for &q in qs {
-            let out = run(
-                g.clone(),
-                feasible(Method::Dg { q }, Solver::Rk4, 400, 8),
-                &device,
-            );
+            let out = run(g.clone(), feasible(Method::Dg { q }, Solver::Rk4, 400, 8), &device);
             assert_eq!(out.guard_steps, 0, "{name} q={q}");
             let want = quantile_rate(q, g.dim()) * FEASIBLE.width();
             let exact = exact_logp(&*g, &out.samples, FEASIBLE.lambda_max, &device);
-            let got: Vec<f64> = (0..8)
-                .map(|i| exact[i] - out.logp_start[i] - out.plain[i])
-                .collect();
+            let got: Vec<f64> = (0..8).map(|i| exact[i] - out.logp_start[i] - out.plain[i]).collect();
             let err = got.iter().map(|v| (v - want).abs()).fold(0.0, f64::max);
             eprintln!("{name} q={q}: excess {want:.4} nats, max error {err:.2e}");
             assert!(err < 1e-5, "{name} q={q}: {got:?} vs {want}");
         }
         // q = 0.5: η = 1 exactly, the same trajectory as the plain ODE from the same latent
-        let dg = run(
-            g.clone(),
-            settings(
-                Method::Dg { q: 0.5 },
-                Solver::Heun,
-                50,
-                8,
-                Divergence::Exact,
-            ),
-            &device,
-        );
-        let pg = run(
-            g.clone(),
-            settings(
-                Method::Prior { q: 0.5 },
-                Solver::Heun,
-                50,
-                8,
-                Divergence::Exact,
-            ),
-            &device,
-        );
+        let dg = run(g.clone(), settings(Method::Dg { q: 0.5 }, Solver::Heun, 50, 8, Divergence::Exact), &device);
+        let pg = run(g.clone(), settings(Method::Prior { q: 0.5 }, Solver::Heun, 50, 8, Divergence::Exact), &device);
         assert_eq!(dg.latent, pg.latent);
         assert_eq!(dg.samples, pg.samples);
         assert_eq!(dg.logp, pg.logp);
@@ -279,37 +175,15 @@ fn exact_target_reaches_the_requested_log_density() {
     let name = "gmm2.json";
     let g = gmm(name, &device);
     for target in [-3.0, -2.5, -2.0] {
-        let out = run(
-            g.clone(),
-            feasible(
-                Method::DgExact {
-                    target_logp: target,
-                },
-                Solver::Rk4,
-                400,
-                16,
-            ),
-            &device,
-        );
+        let out = run(g.clone(), feasible(Method::DgExact { target_logp: target }, Solver::Rk4, 400, 16), &device);
         let exact = exact_logp(&*g, &out.samples, FEASIBLE.lambda_max, &device);
         let err = exact.iter().map(|v| (v - target).abs()).fold(0.0, f64::max);
-        eprintln!(
-            "{name}: target {target}: max |log p - L*| = {err:.2e}, guard steps {}",
-            out.guard_steps
-        );
-        assert!(
-            out.guard_steps <= 2,
-            "{name}: target {target}: guards acted in {} steps",
-            out.guard_steps
-        );
+        eprintln!("{name}: target {target}: max |log p - L*| = {err:.2e}, guard steps {}", out.guard_steps);
+        assert!(out.guard_steps <= 2, "{name}: target {target}: guards acted in {} steps", out.guard_steps);
         assert!(err < 1e-4, "target {target}: {exact:?}");
     }
     let g = gmm("gmm16.json", &device);
-    let out = run(
-        g.clone(),
-        feasible(Method::DgExact { target_logp: -30.0 }, Solver::Rk4, 200, 8),
-        &device,
-    );
+    let out = run(g.clone(), feasible(Method::DgExact { target_logp: -30.0 }, Solver::Rk4, 200, 8), &device);
     assert_eq!(out.guard_steps, 0);
     let err = exact_logp(&*g, &out.samples, FEASIBLE.lambda_max, &device)
         .iter()
@@ -330,27 +204,16 @@ fn log_density_grows_with_q_and_falls_along_aligned_rays() {
             // at D = 2 the quantile rule asks ½Q nats per unit λ (SPEC 5.2): keep q near 0.5
             // and above about 0.6 (D = 2) or 0.55 (D = 16) every sample reaches a mode and the guards
             // hold it there: a Gaussian's mode lies only D/2 nats above its typical points
-            let qs = if g.dim() == 2 {
-                [0.2, 0.3, 0.4, 0.5, 0.6]
-            } else {
-                [0.1, 0.2, 0.3, 0.5, 0.55]
-            };
+            let qs = if g.dim() == 2 { [0.2, 0.3, 0.4, 0.5, 0.6] } else { [0.1, 0.2, 0.3, 0.5, 0.55] };
             let means: Vec<f64> = qs
                 .iter()
                 .map(|&q| {
                     let m = method(q);
-                    let out = run(
-                        g.clone(),
-                        settings(m, Solver::Heun, 64, 128, Divergence::Off),
-                        &device,
-                    );
+                    let out = run(g.clone(), settings(m, Solver::Heun, 64, 128, Divergence::Off), &device);
                     mean(&exact_logp(&*g, &out.samples, 10.0, &device))
                 })
                 .collect();
-            eprintln!(
-                "{name} {:?}: mean log p at q = 0.1..0.9: {means:.3?}",
-                method(0.5)
-            );
+            eprintln!("{name} {:?}: mean log p at q = 0.1..0.9: {means:.3?}", method(0.5));
             assert!(means.windows(2).all(|w| w[1] > w[0]), "{name}: {means:?}");
         }
     }
@@ -373,23 +236,12 @@ fn log_density_grows_with_q_and_falls_along_aligned_rays() {
     let sa = host1(sa.with_score);
     let logp_at = |c: f64| {
         let latent = tensor2(base.iter().map(|v| v * sigma * c).collect(), n, d, &device);
-        exact_logp(
-            &*g,
-            &host(plain_flow(&*g, latent, Window::default(), 100)),
-            10.0,
-            &device,
-        )
+        exact_logp(&*g, &host(plain_flow(&*g, latent, Window::default(), 100)), 10.0, &device)
     };
     let (small, mid, large) = (logp_at(0.97), logp_at(1.0), logp_at(1.03));
     let aligned: Vec<usize> = (0..n).filter(|&i| sa[i] > 0.0).collect();
-    let monotone = aligned
-        .iter()
-        .filter(|&&i| small[i] > mid[i] && mid[i] > large[i])
-        .count();
-    eprintln!(
-        "{name}: SA holds for {}/{n} latents; log p falls along the ray for {monotone} of them",
-        aligned.len()
-    );
+    let monotone = aligned.iter().filter(|&&i| small[i] > mid[i] && mid[i] > large[i]).count();
+    eprintln!("{name}: SA holds for {}/{n} latents; log p falls along the ray for {monotone} of them", aligned.len());
     assert!(aligned.len() > n / 2);
     assert_eq!(monotone, aligned.len());
 }
@@ -404,11 +256,7 @@ fn score_alignment_both_ways_agrees_with_a_finite_difference() {
     let (n, d) = (8, g.dim());
     let w = Window::new(-10.0, 1.0).unwrap();
     let sigma = g.path().sigma(w.lambda_min);
-    let base: Vec<f64> = HostRng::new(11)
-        .normals(n * d)
-        .iter()
-        .map(|v| v * sigma)
-        .collect();
+    let base: Vec<f64> = HostRng::new(11).normals(n * d).iter().map(|v| v * sigma).collect();
     let steps = 400;
     let sa = score_alignment(
         &*g,
@@ -423,10 +271,7 @@ fn score_alignment_both_ways_agrees_with_a_finite_difference() {
     let (with, without) = (host1(sa.with_score), host1(sa.without_score));
     let eps = 1e-5;
     let end_logp = |sign: f64| {
-        let x: Vec<f64> = base
-            .iter()
-            .map(|v| v + sign * eps * (-v / (sigma * sigma)))
-            .collect();
+        let x: Vec<f64> = base.iter().map(|v| v + sign * eps * (-v / (sigma * sigma))).collect();
         let x = plain_flow(&*g, tensor2(x, n, d, &device), w, steps);
         host1(g.log_prob(x, w.lambda_max).unwrap())
     };
@@ -434,15 +279,9 @@ fn score_alignment_both_ways_agrees_with_a_finite_difference() {
     for i in 0..n {
         let fd = (plus[i] - minus[i]) / (2.0 * eps);
         let scale = fd.abs().max(1.0);
-        eprintln!(
-            "latent {i}: SA with score {:.6}, without {:.6}, finite difference {fd:.6}",
-            with[i], without[i]
-        );
+        eprintln!("latent {i}: SA with score {:.6}, without {:.6}, finite difference {fd:.6}", with[i], without[i]);
         assert!((with[i] - fd).abs() / scale < 1e-6, "with score vs FD");
-        assert!(
-            (without[i] - with[i]).abs() / scale < 1e-6,
-            "without vs with score"
-        );
+        assert!((without[i] - with[i]).abs() / scale < 1e-6, "without vs with score");
     }
 }
 
@@ -453,33 +292,16 @@ fn sdg_keeps_log_density_on_its_intended_path() {
     let device = cpu_f64();
     let name = "gmm2.json";
     let g = gmm(name, &device);
-    let noise = Noise {
-        level: 0.5,
-        from: -10.0,
-        to: 2.0,
-    };
+    let noise = Noise { level: 0.5, from: -10.0, to: 2.0 };
     let gap = |exact: bool, seed: u64| {
-        let mut s = feasible(
-            Method::Sdg {
-                q: 0.4,
-                noise,
-                exact,
-            },
-            Solver::Euler,
-            512,
-            256,
-        );
+        let mut s = feasible(Method::Sdg { q: 0.4, noise, exact }, Solver::Euler, 512, 256);
         s.seed = seed;
         let out = run(g.clone(), s, &device);
         assert_eq!(out.guard_steps, 0);
         let want = quantile_rate(0.4, 2) * FEASIBLE.width();
         let exact_lp = exact_logp(&*g, &out.samples, FEASIBLE.lambda_max, &device);
-        let gaps: Vec<f64> = (0..256)
-            .map(|i| exact_lp[i] - (out.logp_start[i] + out.plain[i] + want))
-            .collect();
-        let tracked: Vec<f64> = (0..256)
-            .map(|i| exact_lp[i] - out.logp.as_ref().unwrap()[i])
-            .collect();
+        let gaps: Vec<f64> = (0..256).map(|i| exact_lp[i] - (out.logp_start[i] + out.plain[i] + want)).collect();
+        let tracked: Vec<f64> = (0..256).map(|i| exact_lp[i] - out.logp.as_ref().unwrap()[i]).collect();
         (gaps, tracked)
     };
     let (exact_gap, tracked) = gap(true, 1);
@@ -492,15 +314,9 @@ fn sdg_keeps_log_density_on_its_intended_path() {
         mean(&paper_gap),
         std(&tracked)
     );
-    assert!(
-        mean(&exact_gap).abs() < 4.0 * se + 0.02,
-        "exact variant biased"
-    );
+    assert!(mean(&exact_gap).abs() < 4.0 * se + 0.02, "exact variant biased");
     assert!(std(&exact_gap) < 0.2, "a random term in log p");
-    assert!(
-        mean(&paper_gap) - mean(&exact_gap) > 0.1,
-        "the paper form's bias is missing"
-    );
+    assert!(mean(&paper_gap) - mean(&exact_gap) > 0.1, "the paper form's bias is missing");
 }
 
 /// Item 8: at D = 2 and q near 1 the guards act and the run stays finite.
@@ -509,20 +325,10 @@ fn guards_fire_instead_of_nan() {
     let device = cpu_f64();
     let g = gmm("gmm2.json", &device);
     for q in [0.9, 0.99, 0.999] {
-        let out = run(
-            g.clone(),
-            settings(Method::Dg { q }, Solver::Euler, 64, 64, Divergence::Exact),
-            &device,
-        );
+        let out = run(g.clone(), settings(Method::Dg { q }, Solver::Euler, 64, 64, Divergence::Exact), &device);
         eprintln!("D=2 q={q}: guards acted in {} of 64 steps", out.guard_steps);
         assert!(out.guard_steps > 0);
-        assert!(
-            out.samples
-                .iter()
-                .flatten()
-                .chain(out.logp.iter().flatten())
-                .all(|v| v.is_finite())
-        );
+        assert!(out.samples.iter().flatten().chain(out.logp.iter().flatten()).all(|v| v.is_finite()));
     }
 }
 
@@ -534,28 +340,10 @@ fn every_method_costs_the_plain_odes_evaluations() {
     for name in FIXTURES {
         let g: Rc<dyn ScoreModel> = gmm(name, &device);
         for solver in [Solver::Euler, Solver::Heun, Solver::Rk4] {
-            let plain = run(
-                g.clone(),
-                settings(Method::Plain, solver, 16, 4, Divergence::Off),
-                &device,
-            )
-            .nfe;
+            let plain = run(g.clone(), settings(Method::Plain, solver, 16, 4, Divergence::Off), &device).nfe;
             assert_eq!(plain, 16 * solver.stages());
-            for m in [
-                Method::Prior { q: 0.3 },
-                Method::Dg { q: 0.3 },
-                Method::Dg { q: 0.7 },
-            ] {
-                assert_eq!(
-                    run(
-                        g.clone(),
-                        settings(m, solver, 16, 4, Divergence::Off),
-                        &device
-                    )
-                    .nfe,
-                    plain,
-                    "{m:?}"
-                );
+            for m in [Method::Prior { q: 0.3 }, Method::Dg { q: 0.3 }, Method::Dg { q: 0.7 }] {
+                assert_eq!(run(g.clone(), settings(m, solver, 16, 4, Divergence::Off), &device).nfe, plain, "{m:?}");
             }
         }
     }

@@ -47,6 +47,8 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Train a flow model (flow matching); writes the EMA weights and resumes from OUT.ckpt/.
+    Train(TrainArgs),
     /// Time every method against the plain ODE on the same model; prints numbers.
     Bench {
         #[command(flatten)]
@@ -61,10 +63,80 @@ enum Command {
 }
 
 #[derive(Args)]
+struct TrainArgs {
+    /// moons, 8gaussians, checkerboard, gmm or fashion.
+    #[arg(long)]
+    data: String,
+    /// The weights file to write (e.g. models/moons.safetensors).
+    #[arg(long)]
+    out: String,
+    #[arg(long, default_value_t = 5000)]
+    steps: usize,
+    #[arg(long, default_value_t = 256)]
+    batch: usize,
+    #[arg(long, default_value_t = 2e-3)]
+    lr: f64,
+    #[arg(long, default_value_t = 200)]
+    warmup: usize,
+    /// EMA decay of the weights.
+    #[arg(long, default_value_t = 0.999)]
+    ema: f64,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// MLP width (2-D) or U-Net base channels (fashion).
+    #[arg(long)]
+    width: Option<usize>,
+    #[arg(long, default_value_t = 0.1)]
+    label_dropout: f64,
+    #[arg(long, default_value_t = 1000)]
+    checkpoint_every: usize,
+    /// cpu or wgpu.
+    #[arg(long, default_value = "cpu")]
+    backend: String,
+}
+
+fn train(a: TrainArgs) -> Result<Value> {
+    use dg::nets::{Arch, MlpConfig, UNetConfig};
+    let arch = if a.data == "fashion" {
+        Arch::UNet(UNetConfig { channels: a.width.unwrap_or(16), ..Default::default() })
+    } else {
+        Arch::Mlp(MlpConfig { width: a.width.unwrap_or(128), ..Default::default() })
+    };
+    let device = open(Backend::parse(&a.backend)?, Precision::F32)?;
+    let cfg = dg::train::TrainConfig {
+        data: a.data,
+        arch,
+        steps: a.steps,
+        batch: a.batch,
+        lr: a.lr,
+        warmup: a.warmup,
+        ema: a.ema,
+        seed: a.seed,
+        label_dropout: a.label_dropout,
+        out: a.out,
+        checkpoint_every: a.checkpoint_every,
+    };
+    let summary = dg::train::train(&cfg, &device, |p| {
+        let done = p.step as f64 / p.steps as f64;
+        let bar: String = (0..30).map(|i| if (i as f64) < done * 30.0 { '#' } else { '.' }).collect();
+        let eta = (p.steps - p.step) as f64 / p.steps_per_s.max(1e-9);
+        eprintln!("[{bar}] {}/{} loss {:.4} {:.2} it/s eta {:.0}s", p.step, p.steps, p.loss, p.steps_per_s, eta);
+    })?;
+    Ok(serde_json::to_value(summary).expect("json"))
+}
+
+#[derive(Args)]
 struct Common {
-    /// gmm:FILE.json
+    /// gmm:FILE.json, a shipped model (moons, 8gaussians, checkerboard, gmm, fashion) or a
+    /// .safetensors file from `dg train`.
     #[arg(long)]
     model: String,
+    /// Garment class (0-9 or name) for the conditional model; all ten in turn when absent.
+    #[arg(long)]
+    class: Option<String>,
+    /// Classifier-free guidance scale for the conditional model.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    cfg: f64,
     /// linear, vp or ve.
     #[arg(long, default_value = "linear")]
     path: String,
@@ -123,16 +195,9 @@ impl MethodArgs {
                     .target_logp
                     .ok_or_else(|| Error::invalid("target-logp", "dg-exact needs --target-logp"))?,
             },
-            "sdg" => Method::Sdg {
-                q,
-                noise: Noise::parse(&self.noise)?,
-                exact: self.sdg_exact,
-            },
+            "sdg" => Method::Sdg { q, noise: Noise::parse(&self.noise)?, exact: self.sdg_exact },
             m => {
-                return Err(Error::invalid(
-                    "method",
-                    format!("'{m}' is not one of plain, prior, dg, dg-exact, sdg"),
-                ));
+                return Err(Error::invalid("method", format!("'{m}' is not one of plain, prior, dg, dg-exact, sdg")));
             }
         })
     }
@@ -146,11 +211,10 @@ struct Opened {
 
 impl Common {
     fn open(&self, method: Method, logp: &str) -> Result<Opened> {
-        let device = open(
-            Backend::parse(&self.backend)?,
-            Precision::parse(&self.precision)?,
-        )?;
-        let model = models::open(&self.model, Path::parse(&self.path)?, &device)?;
+        let device = open(Backend::parse(&self.backend)?, Precision::parse(&self.precision)?)?;
+        let classes = self.class.as_deref().map(dg::data::parse_class).transpose()?.into_iter().collect();
+        let cond = models::Conditioning { classes, cfg: self.cfg };
+        let model = models::open(&self.model, Path::parse(&self.path)?, &cond, &device)?;
         let settings = Settings {
             method,
             solver: Solver::parse(&self.solver)?,
@@ -162,11 +226,7 @@ impl Common {
             guards: Default::default(),
         };
         settings.validate()?;
-        Ok(Opened {
-            model,
-            device,
-            settings,
-        })
+        Ok(Opened { model, device, settings })
     }
 }
 
@@ -185,31 +245,16 @@ fn logp(o: &Opened, input: &str) -> Result<Value> {
     struct Input {
         samples: Vec<Vec<f64>>,
     }
-    let bad = |reason: String| Error::Input {
-        path: input.into(),
-        reason,
-    };
+    let bad = |reason: String| Error::Input { path: input.into(), reason };
     let text = std::fs::read_to_string(input).map_err(|e| bad(e.to_string()))?;
-    let parsed: Input = serde_json::from_str(&text)
-        .map_err(|e| bad(format!("expected {{\"samples\": [[..], ..]}}: {e}")))?;
-    let x = rows(&parsed.samples, o.model.dim(), "samples", &o.device)
-        .map_err(|e| bad(e.to_string()))?;
+    let parsed: Input =
+        serde_json::from_str(&text).map_err(|e| bad(format!("expected {{\"samples\": [[..], ..]}}: {e}")))?;
+    let x = rows(&parsed.samples, o.model.dim(), "samples", &o.device).map_err(|e| bad(e.to_string()))?;
     let s = &o.settings;
-    let lp = encode(
-        &*o.model,
-        x,
-        s.window,
-        s.steps,
-        s.solver,
-        s.divergence,
-        &mut HostRng::new(s.seed),
-    )?;
+    let lp = encode(&*o.model, x, s.window, s.steps, s.solver, s.divergence, &mut HostRng::new(s.seed))?;
     let lp = host1(lp)?;
     if lp.iter().any(|v| !v.is_finite()) {
-        return Err(Error::invalid(
-            "steps",
-            "encoding produced non-finite log p; use more steps",
-        ));
+        return Err(Error::invalid("steps", "encoding produced non-finite log p; use more steps"));
     }
     Ok(json!({ "logp": lp }))
 }
@@ -218,18 +263,8 @@ fn align(o: &Opened) -> Result<Value> {
     let s = &o.settings;
     let mut rng = HostRng::new(s.seed);
     let sigma = o.model.path().sigma(s.window.lambda_min);
-    let latent = rng
-        .normal_tensor(s.batch, o.model.dim(), &o.device)
-        .mul_scalar(sigma);
-    let a = alignment::score_alignment(
-        &*o.model,
-        latent.clone(),
-        s.window,
-        s.steps,
-        s.solver,
-        s.divergence,
-        &mut rng,
-    )?;
+    let latent = rng.normal_tensor(s.batch, o.model.dim(), &o.device).mul_scalar(sigma);
+    let a = alignment::score_alignment(&*o.model, latent.clone(), s.window, s.steps, s.solver, s.divergence, &mut rng)?;
     Ok(json!({
         "latent": host2(latent)?,
         "sa_with_score": host1(a.with_score)?,
@@ -244,28 +279,15 @@ fn bench(common: &Common, repeats: usize, logp: &str) -> Result<Value> {
         ("plain", Method::Plain),
         ("prior", Method::Prior { q: 0.7 }),
         ("dg", Method::Dg { q: 0.3 }),
-        (
-            "sdg",
-            Method::Sdg {
-                q: 0.3,
-                noise: Noise::LATE,
-                exact: false,
-            },
-        ),
+        ("sdg", Method::Sdg { q: 0.3, noise: Noise::LATE, exact: false }),
     ];
-    let opened = methods
-        .iter()
-        .map(|&(_, m)| common.open(m, logp))
-        .collect::<Result<Vec<_>>>()?;
+    let opened = methods.iter().map(|&(_, m)| common.open(m, logp)).collect::<Result<Vec<_>>>()?;
     let timed = |o: &Opened| -> Result<(f64, usize)> {
         let t = Instant::now();
         let mut sampler = Sampler::new(o.model.clone(), o.settings.clone(), &o.device)?;
         sampler.run();
         let out = sampler.finish()?;
-        Ok((
-            t.elapsed().as_secs_f64() * 1e3 / o.settings.steps as f64,
-            out.nfe,
-        ))
+        Ok((t.elapsed().as_secs_f64() * 1e3 / o.settings.steps as f64, out.nfe))
     };
     let mut best = vec![(f64::INFINITY, 0); methods.len()];
     for round in 0..=repeats.max(1) {
@@ -296,22 +318,11 @@ fn bench(common: &Common, repeats: usize, logp: &str) -> Result<Value> {
 
 fn run(cli: Cli) -> Result<Value> {
     match cli.command {
-        Command::Sample {
-            common,
-            method,
-            logp: l,
-        } => sample(&common.open(method.method()?, &l)?),
-        Command::Logp {
-            common,
-            input,
-            divergence,
-        } => logp(&common.open(Method::Plain, &divergence)?, &input),
+        Command::Sample { common, method, logp: l } => sample(&common.open(method.method()?, &l)?),
+        Command::Logp { common, input, divergence } => logp(&common.open(Method::Plain, &divergence)?, &input),
         Command::Align { common } => align(&common.open(Method::Plain, "hutchinson")?),
-        Command::Bench {
-            common,
-            repeats,
-            logp,
-        } => bench(&common, repeats, &logp),
+        Command::Bench { common, repeats, logp } => bench(&common, repeats, &logp),
+        Command::Train(args) => train(args),
     }
 }
 

@@ -23,13 +23,7 @@ pub fn gmm(name: &str, device: &Device) -> Rc<Gmm> {
     Rc::new(Gmm::new(spec(name), Path::Linear, device).unwrap())
 }
 
-pub fn settings(
-    method: Method,
-    solver: Solver,
-    steps: usize,
-    batch: usize,
-    divergence: Divergence,
-) -> Settings {
+pub fn settings(method: Method, solver: Solver, steps: usize, batch: usize, divergence: Divergence) -> Settings {
     Settings {
         method,
         solver,
@@ -49,12 +43,7 @@ pub fn run(model: Rc<dyn ScoreModel>, s: Settings, device: &Device) -> Outcome {
 }
 
 /// Analytic log p of the marginal at λ, at host points.
-pub fn exact_logp(
-    model: &dyn ScoreModel,
-    points: &[Vec<f64>],
-    lambda: f64,
-    device: &Device,
-) -> Vec<f64> {
+pub fn exact_logp(model: &dyn ScoreModel, points: &[Vec<f64>], lambda: f64, device: &Device) -> Vec<f64> {
     let x = dg::sampler::rows(points, model.dim(), "points", device).unwrap();
     host1(model.log_prob(x, lambda).expect("a closed form"))
 }
@@ -69,10 +58,7 @@ pub fn std(v: &[f64]) -> f64 {
 }
 
 pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max)
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
 }
 
 pub fn host(t: Tensor<2>) -> Vec<Vec<f64>> {
@@ -87,10 +73,7 @@ pub fn host1(t: Tensor<1>) -> Vec<f64> {
 pub fn plain_flow(model: &dyn ScoreModel, x: Tensor<2>, w: Window, steps: usize) -> Tensor<2> {
     let p = model.path();
     dg::solver::integrate(Solver::Rk4, x, &w.grid(steps), |x, l| {
-        Ok(x.clone().mul_scalar(p.f(l))
-            + model
-                .score(x.clone(), l)
-                .mul_scalar(0.5 * p.sigma(l).powi(2)))
+        Ok(x.clone().mul_scalar(p.f(l)) + model.score(x.clone(), l).mul_scalar(0.5 * p.sigma(l).powi(2)))
     })
     .unwrap()
 }
