@@ -136,10 +136,8 @@ pub fn read_idx(images: &str, labels: &str) -> Result<Images> {
     Ok(Images { side: rows, pixels, labels: lab[8..].to_vec() })
 }
 
-/// The Fashion-MNIST split `train` or `t10k`.
+/// The Fashion-MNIST split `train` or `t10k`, from `$DG_FASHION_DIR` or [`FASHION_DIR`].
 pub fn fashion(split: &str) -> Result<Images> {
-    read_idx(
-        &format!("{FASHION_DIR}/{split}-images-idx3-ubyte.gz"),
-        &format!("{FASHION_DIR}/{split}-labels-idx1-ubyte.gz"),
-    )
+    let dir = std::env::var("DG_FASHION_DIR").unwrap_or_else(|_| FASHION_DIR.to_string());
+    read_idx(&format!("{dir}/{split}-images-idx3-ubyte.gz"), &format!("{dir}/{split}-labels-idx1-ubyte.gz"))
 }

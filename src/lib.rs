@@ -6,6 +6,7 @@
 //! [`sampler::Sampler`] runs it step by step. The maths is in `SPEC.md` terms throughout.
 
 pub mod alignment;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod data;
 pub mod density;
 pub mod device;
@@ -19,6 +20,7 @@ pub mod sampler;
 pub mod schedule;
 pub mod score;
 pub mod solver;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod train;
 
 pub use error::{Error, Result};
