@@ -11,6 +11,8 @@ pub mod data;
 pub mod density;
 pub mod device;
 pub mod error;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod eval;
 pub mod gmm;
 pub mod guidance;
 pub mod models;

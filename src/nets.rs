@@ -217,6 +217,10 @@ impl Predictor for Mlp {
     fn dim(&self) -> usize {
         self.output.weight.dims()[1]
     }
+    fn flops(&self) -> f64 {
+        let layers = std::iter::once(&self.input).chain(&self.hidden).chain(std::iter::once(&self.output));
+        layers.map(|l| 2.0 * l.weight.shape().num_elements() as f64).sum()
+    }
     fn predict(&self, x: Tensor<2>, lambda: f64) -> Tensor<2> {
         let [b, _] = x.dims();
         let t = noise_fraction(b, lambda, &x.device());
@@ -245,6 +249,10 @@ impl Conditioned {
 impl Predictor for Conditioned {
     fn dim(&self) -> usize {
         self.config.side * self.config.side
+    }
+    fn flops(&self) -> f64 {
+        let passes = if self.labels.is_empty() || self.cfg == 1.0 { 1.0 } else { 2.0 };
+        passes * self.config.flops()
     }
     fn predict(&self, x: Tensor<2>, lambda: f64) -> Tensor<2> {
         let [b, d] = x.dims();

@@ -85,6 +85,9 @@ impl ScoreModel for Counted {
     fn log_prob(&self, x: Tensor<2>, lambda: f64) -> Option<Tensor<1>> {
         self.model.log_prob(x, lambda)
     }
+    fn flops_per_sample(&self) -> Option<f64> {
+        self.model.flops_per_sample()
+    }
     fn laplacian(&self, x: Tensor<2>, lambda: f64) -> Option<Tensor<1>> {
         self.model.laplacian(x, lambda)
     }

@@ -23,6 +23,10 @@ pub trait ScoreModel {
     fn laplacian(&self, _x: Tensor<2>, _lambda: f64) -> Option<Tensor<1>> {
         None
     }
+    /// FLOPs of one score evaluation per sample, where known (for reading benchmarks).
+    fn flops_per_sample(&self) -> Option<f64> {
+        None
+    }
     /// Exact Hessian-vector product `∇²log p_λ(x)·v`, `[B, D]`, where known.
     fn hvp(&self, _x: Tensor<2>, _lambda: f64, _v: Tensor<2>) -> Option<Tensor<2>> {
         None
@@ -68,6 +72,8 @@ impl Prediction {
 /// A network: a batch of predictions at `(x, λ)`.
 pub trait Predictor {
     fn dim(&self) -> usize;
+    /// FLOPs of one prediction per sample.
+    fn flops(&self) -> f64;
     fn predict(&self, x: Tensor<2>, lambda: f64) -> Tensor<2>;
 }
 
@@ -84,6 +90,9 @@ impl<P: Predictor> ScoreModel for FromPrediction<P> {
     }
     fn path(&self) -> Path {
         self.path
+    }
+    fn flops_per_sample(&self) -> Option<f64> {
+        Some(self.net.flops())
     }
     fn score(&self, x: Tensor<2>, lambda: f64) -> Tensor<2> {
         let out = self.net.predict(x.clone(), lambda);

@@ -30,6 +30,9 @@ enum Command {
         /// How log p is tracked: exact, hutchinson or off.
         #[arg(long, default_value = "exact")]
         logp: String,
+        /// Also write the samples as a PNG grid (image models).
+        #[arg(long)]
+        png: Option<String>,
     },
     /// Log-density of given samples by encoding them back to the prior.
     Logp {
@@ -230,10 +233,15 @@ impl Common {
     }
 }
 
-fn sample(o: &Opened) -> Result<Value> {
+fn sample(o: &Opened, png: Option<&str>) -> Result<Value> {
     let mut sampler = Sampler::new(o.model.clone(), o.settings.clone(), &o.device)?;
     sampler.run();
     let out = sampler.finish()?;
+    if let Some(file) = png {
+        let cols = (out.samples.len() as f64).sqrt().ceil() as usize;
+        let bytes = dg::eval::png_grid(&out.samples, cols)?;
+        std::fs::write(file, bytes).map_err(|e| Error::Input { path: file.into(), reason: e.to_string() })?;
+    }
     Ok(json!({
         "latent": out.latent, "samples": out.samples, "logp_start": out.logp_start,
         "logp": out.logp, "guard_steps": out.guard_steps, "nfe": out.nfe,
@@ -306,6 +314,7 @@ fn bench(common: &Common, repeats: usize, logp: &str) -> Result<Value> {
             json!({
                 "method": name, "nfe": nfe, "nfe_per_step": nfe as f64 / common.steps as f64,
                 "ms_per_step": ms, "relative_time": ms / plain,
+                "samples_per_s": common.batch as f64 * 1e3 / (ms * common.steps as f64),
             })
         })
         .collect();
@@ -313,12 +322,13 @@ fn bench(common: &Common, repeats: usize, logp: &str) -> Result<Value> {
         "model": common.model, "backend": common.backend, "precision": common.precision,
         "batch": common.batch, "steps": common.steps, "solver": common.solver, "logp": logp,
         "repeats": repeats, "methods": table,
+        "flops_per_evaluation_per_sample": opened[0].model.flops_per_sample(),
     }))
 }
 
 fn run(cli: Cli) -> Result<Value> {
     match cli.command {
-        Command::Sample { common, method, logp: l } => sample(&common.open(method.method()?, &l)?),
+        Command::Sample { common, method, logp: l, png } => sample(&common.open(method.method()?, &l)?, png.as_deref()),
         Command::Logp { common, input, divergence } => logp(&common.open(Method::Plain, &divergence)?, &input),
         Command::Align { common } => align(&common.open(Method::Plain, "hutchinson")?),
         Command::Bench { common, repeats, logp } => bench(&common, repeats, &logp),
@@ -337,7 +347,11 @@ fn main() {
         }
     };
     match run(cli) {
-        Ok(v) => println!("{v}"),
+        Ok(v) => {
+            use std::io::Write;
+            // a closed pipe (`dg ... | head`) is the reader's choice, not an error worth a panic
+            let _ = writeln!(std::io::stdout().lock(), "{v}");
+        }
         Err(e) => {
             eprintln!("error: {e}");
             std::process::exit(1);
