@@ -2,12 +2,13 @@
 # One entry point for building, serving and testing; installs what is missing first.
 #   ./build.sh serve   build what the demo needs and serve the repository on 127.0.0.1:${PORT:-8080}
 #   ./build.sh test    run every test (what .ci/run runs)
+#   ./build.sh web     only build the browser package (www/pkg)
 #   ./build.sh deps    only install the tools and packages
 set -euo pipefail
 cd "$(dirname "$0")"
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-APT_PACKAGES=(mesa-vulkan-drivers libvulkan1)
+APT_PACKAGES=(mesa-vulkan-drivers libvulkan1 chromium dataset-fashion-mnist)
 
 log() { printf '\033[1m[build.sh]\033[0m %s\n' "$*" >&2; }
 
@@ -35,6 +36,28 @@ deps() {
   fi
 }
 
+WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen pinned in Cargo.toml
+
+web_deps() {
+  rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown || {
+    log "adding the wasm32 target"; rustup target add wasm32-unknown-unknown; }
+  if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+    log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION from crates.io (about 2 minutes)"
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"   # not --locked: see TOOLCHAIN
+  fi
+}
+
+# The browser package: the library for wasm32 (WebGPU through burn-wgpu, CPU through flex),
+# then wasm-bindgen's JS glue, into www/pkg/.
+build_web() {
+  web_deps
+  log "building the wasm package"
+  cargo build --release --lib --target wasm32-unknown-unknown
+  wasm-bindgen --target web --out-dir www/pkg --out-name dg \
+    "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/dg.wasm"
+  log "www/pkg/dg_bg.wasm: $(stat -c %s www/pkg/dg_bg.wasm) bytes, $(gzip -9c www/pkg/dg_bg.wasm | wc -c) gzipped"
+}
+
 serve() {
   local port="${PORT:-8080}"
   log "serving $PWD on http://127.0.0.1:$port/index.html"
@@ -42,13 +65,18 @@ serve() {
 }
 
 run_tests() {
-  log "native tests (f64 CPU backend, f32 wgpu on lavapipe, the dg CLI)"
+  log "native tests (f64 CPU backend, f32 wgpu on lavapipe, the dg CLI, the shipped models)"
   cargo test --all-targets
+  build_web
+  log "end-to-end test of the page in Debian's Chromium"
+  [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
+  node tests/e2e/page.mjs
 }
 
 case "${1:-}" in
   deps) deps ;;
-  serve) deps; serve ;;
+  serve) deps; build_web; serve ;;
+  web) deps; build_web ;;
   test) deps; run_tests ;;
   *) echo "usage: ./build.sh serve|test|deps" >&2; exit 2 ;;
 esac

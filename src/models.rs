@@ -1,9 +1,7 @@
 //! Names on the command line and in the page, resolved to score models.
 
-use crate::error::{Error, Result};
-use crate::gmm::{Gmm, load_spec};
+use crate::error::Result;
 use crate::nets::{Conditioned, Net, score_model};
-use crate::schedule::Path;
 use crate::score::ScoreModel;
 use burn::tensor::Device;
 use std::rc::Rc;
@@ -45,7 +43,15 @@ pub fn from_weights(bytes: Vec<u8>, origin: &str, cond: &Conditioning, device: &
 /// `gmm:FILE.json` is an analytic mixture along `path`; a shipped name or a weights file
 /// is a trained network (linear path only).
 #[cfg(not(target_arch = "wasm32"))]
-pub fn open(name: &str, path: Path, cond: &Conditioning, device: &Device) -> Result<Rc<dyn ScoreModel>> {
+pub fn open(
+    name: &str,
+    path: crate::schedule::Path,
+    cond: &Conditioning,
+    device: &Device,
+) -> Result<Rc<dyn ScoreModel>> {
+    use crate::error::Error;
+    use crate::gmm::{Gmm, load_spec};
+    use crate::schedule::Path;
     if let Some(file) = name.strip_prefix("gmm:") {
         return Ok(Rc::new(Gmm::new(load_spec(file)?, path, device)?));
     }
