@@ -1,5 +1,4 @@
-//! Looking at image samples: PNG grids, and PNG-compressed size as a measure of detail
-//! (SPEC 8 item 9: lower log p goes with more detail, hence larger files).
+//! Looking at image samples: PNG grids.
 
 use crate::error::{Error, Result};
 
@@ -18,12 +17,6 @@ fn encode(pixels: &[u8], width: usize, height: usize) -> Result<Vec<u8>> {
     writer.write_image_data(pixels).map_err(|e| Error::Backend(format!("png: {e}")))?;
     writer.finish().map_err(|e| Error::Backend(format!("png: {e}")))?;
     Ok(out)
-}
-
-/// Bits per pixel of one square image's PNG encoding.
-pub fn png_bits_per_pixel(image: &[f64]) -> Result<f64> {
-    let side = (image.len() as f64).sqrt() as usize;
-    Ok(encode(&to_u8(image), side, side)?.len() as f64 * 8.0 / image.len() as f64)
 }
 
 /// A grid of square images (rows of `side²` pixels in [-1, 1]) as PNG bytes, one pixel of

@@ -39,10 +39,6 @@ impl HostRng {
     pub fn normal_tensor(&mut self, rows: usize, cols: usize, device: &Device) -> Tensor<2> {
         tensor2(self.normals(rows * cols), rows, cols, device)
     }
-
-    pub fn rademacher_tensor(&mut self, rows: usize, cols: usize, device: &Device) -> Tensor<2> {
-        tensor2(self.rademacher(rows * cols), rows, cols, device)
-    }
 }
 
 /// A `[rows, cols]` tensor from host values, in the device's float type.

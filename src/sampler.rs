@@ -3,7 +3,7 @@
 
 use crate::density::{Divergence, Track, start_log_prob};
 use crate::error::{Error, Result};
-use crate::guidance::{Guards, Guidance, Method, Rates, prior_radius, quantile_rate};
+use crate::guidance::{Guards, Guidance, Method, Rates, prior_radius};
 use crate::rng::HostRng;
 use crate::schedule::Window;
 use crate::score::ScoreModel;
@@ -219,9 +219,6 @@ impl Sampler {
     pub fn state(&self) -> &Track {
         &self.state
     }
-    pub fn latent(&self) -> &Tensor<2> {
-        &self.latent
-    }
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
@@ -232,17 +229,6 @@ impl Sampler {
     pub fn guard_steps(&self) -> Tensor<1> {
         self.guard_steps.clone()
     }
-    /// The log p the quantile rule aims at, per sample: start + plain part + ½Q·(λ - λ_min).
-    pub fn intended_logp(&self) -> Option<Tensor<1>> {
-        let q = match self.settings.method {
-            Method::Dg { q } | Method::Sdg { q, .. } => q,
-            _ => return None,
-        };
-        let span = self.lambda() - self.settings.window.lambda_min;
-        let start = start_log_prob(&self.model, &self.latent, self.settings.window.lambda_min);
-        Some(start + self.state.plain.clone().add_scalar(quantile_rate(q, self.model.dim()) * span))
-    }
-
     /// Reads the run back (native: blocking). A non-finite number is an error, never a result.
     pub fn finish(&self) -> Result<Outcome> {
         let tracked = self.settings.divergence != Divergence::Off;
