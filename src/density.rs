@@ -95,9 +95,12 @@ fn fd_step(x: &Tensor<2>) -> f64 {
     if x.dtype() == DType::F64 { 1e-5 } else { 1e-2 }
 }
 
-/// Per-row norms `[B, 1]`, floored so that a zero direction gives a zero product.
-fn row_norm(u: &Tensor<2>) -> Tensor<2> {
-    u.clone().square().sum_dim(1).sqrt()
+/// A central difference along `u`: the step for `x`'s precision, the row norms `[B, 1]` of
+/// `u` and its unit direction (a zero direction stays zero).
+fn fd_direction(x: &Tensor<2>, u: &Tensor<2>) -> (f64, Tensor<2>, Tensor<2>) {
+    let norm = u.clone().square().sum_dim(1).sqrt();
+    let dir = u.clone() / norm.clone().clamp_min(1e-300);
+    (fd_step(x), norm, dir)
 }
 
 /// `(∂s/∂x)·u`: closed form where known, else a central difference along `u/‖u‖`.
@@ -105,9 +108,7 @@ pub fn score_jvp(model: &dyn ScoreModel, x: &Tensor<2>, lambda: f64, u: &Tensor<
     if let Some(hu) = model.hvp(x.clone(), lambda, u.clone()) {
         return hu;
     }
-    let h = fd_step(x);
-    let norm = row_norm(u);
-    let dir = u.clone() / norm.clone().clamp_min(1e-300);
+    let (h, norm, dir) = fd_direction(x, u);
     let plus = model.score(x.clone() + dir.clone().mul_scalar(h), lambda);
     let minus = model.score(x.clone() - dir.mul_scalar(h), lambda);
     (plus - minus).mul_scalar(0.5 / h) * norm
@@ -130,9 +131,7 @@ pub fn laplacian_slope(
         return (g * u.clone()).sum_dim(1).squeeze_dim(1);
     }
     let div = if div == Divergence::Off { Divergence::Exact } else { div };
-    let h = fd_step(x);
-    let norm = row_norm(u);
-    let dir = u.clone() / norm.clone().clamp_min(1e-300);
+    let (h, norm, dir) = fd_direction(x, u);
     let (mut a, mut b) = rng.twins();
     let (_, plus) = score_and_laplacian(model, &(x.clone() + dir.clone().mul_scalar(h)), lambda, div, &mut a);
     let (_, minus) = score_and_laplacian(model, &(x.clone() - dir.mul_scalar(h)), lambda, div, &mut b);
