@@ -3,12 +3,13 @@
 #   ./build.sh serve   build what the demo needs and serve the repository on 127.0.0.1:${PORT:-8080}
 #   ./build.sh test    run every test (what .ci/run runs)
 #   ./build.sh web     only build the browser package (www/pkg)
+#   ./build.sh bench   the in-browser benchmark, headless (optional query, e.g. "backends=cpu")
 #   ./build.sh deps    only install the tools and packages
 set -euo pipefail
 cd "$(dirname "$0")"
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-APT_PACKAGES=(mesa-vulkan-drivers libvulkan1 chromium dataset-fashion-mnist)
+APT_PACKAGES=(mesa-vulkan-drivers libvulkan1 chromium chromium-driver dataset-fashion-mnist)
 
 log() { printf '\033[1m[build.sh]\033[0m %s\n' "$*" >&2; }
 
@@ -48,13 +49,13 @@ web_deps() {
 }
 
 # The browser package: the library for wasm32 (WebGPU through burn-wgpu, CPU through flex),
-# then wasm-bindgen's JS glue, into www/pkg/.
+# built with the size-tuned `web` profile, then wasm-bindgen's JS glue, into www/pkg/.
 build_web() {
   web_deps
   log "building the wasm package"
-  cargo build --release --lib --target wasm32-unknown-unknown
-  wasm-bindgen --target web --out-dir www/pkg --out-name dg \
-    "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/dg.wasm"
+  cargo build --profile web --lib --target wasm32-unknown-unknown
+  wasm-bindgen --target web --out-dir www/pkg --out-name dg --remove-name-section --remove-producers-section \
+    "$CARGO_TARGET_DIR/wasm32-unknown-unknown/web/dg.wasm"
   log "www/pkg/dg_bg.wasm: $(stat -c %s www/pkg/dg_bg.wasm) bytes, $(gzip -9c www/pkg/dg_bg.wasm | wc -c) gzipped"
 }
 
@@ -68,9 +69,18 @@ run_tests() {
   log "native tests (f64 CPU backend, f32 wgpu on lavapipe, the dg CLI, the shipped models)"
   cargo test --all-targets
   build_web
+  log "wasm API tests in headless Chromium (CPU backend and WebGPU)"
+  CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=900 \
+    cargo test --profile web --target wasm32-unknown-unknown --test web
   log "end-to-end test of the page in Debian's Chromium"
   [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
   node tests/e2e/page.mjs
+}
+
+bench() {
+  log "in-browser benchmark (www/bench.html) in headless Chromium"
+  [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
+  node tests/e2e/bench.mjs "${1:-}"
 }
 
 case "${1:-}" in
@@ -78,5 +88,6 @@ case "${1:-}" in
   serve) deps; build_web; serve ;;
   web) deps; build_web ;;
   test) deps; run_tests ;;
-  *) echo "usage: ./build.sh serve|test|deps" >&2; exit 2 ;;
+  bench) deps; build_web; bench "${2:-}" ;;
+  *) echo "usage: ./build.sh serve|test|web|bench|deps" >&2; exit 2 ;;
 esac

@@ -332,10 +332,12 @@ impl Net {
 
     /// Reads a weights file's bytes; `origin` names it in errors.
     pub fn from_bytes(bytes: Vec<u8>, origin: &str, device: &Device) -> Result<Net> {
-        use burn::store::{ModuleSnapshot, SafetensorsStore};
+        use burn::store::{FloatCastAdapter, ModuleSnapshot, SafetensorsStore};
         let arch = read_arch(&bytes).map_err(|reason| Error::Model { path: origin.into(), reason })?;
         let mut net = Net::init(&arch, device);
-        let mut store = SafetensorsStore::from_bytes(Some(bytes));
+        // files hold f32 (or f16); the device may run f64
+        let mut store = SafetensorsStore::from_bytes(Some(bytes))
+            .with_from_adapter(FloatCastAdapter::to(device.settings().float_dtype.into()));
         match &mut net {
             Net::Mlp(m, _) => check_loaded(origin, m.load_from(&mut store))?,
             Net::UNet(m, _) => check_loaded(origin, m.load_from(&mut store))?,

@@ -135,10 +135,45 @@ impl Run {
         Ok(out.into())
     }
 
-    /// Frees the run's tensors now rather than when JS collects the object.
+    /// Frees the run's tensors now rather than when JS collects the object, and hands the
+    /// WebGPU pool's free pages back, so that repeated runs do not hold on to GPU memory.
     pub fn dispose(&mut self) {
-        self.sampler = None;
+        if self.sampler.take().is_some() && self.backend == "webgpu" {
+            WEBGPU.with(|w| w.borrow().as_ref().map(Device::memory_cleanup));
+        }
     }
+}
+
+/// `χ_D⁻¹(p)`: the page shows the Prior Guidance radius `χ_D⁻¹(1 - q)` (in units of σ).
+#[wasm_bindgen(js_name = chiQuantile)]
+pub fn chi_quantile(dim: usize, p: f64) -> Result<f64, JsError> {
+    if dim == 0 || !(p > 0.0 && p < 1.0) {
+        return Err(JsError::new(&format!("invalid q: the chi quantile needs 0 < p < 1 and D >= 1, got p = {p}, D = {dim}")));
+    }
+    Ok(crate::guidance::chi_quantile(dim, p))
+}
+
+/// Memory in use: `{wasm_bytes, gpu}` with `gpu` = `{bytes_in_use, bytes_reserved, allocations}`
+/// once WebGPU has been initialised, else null. Tests use it to show runs do not leak.
+#[wasm_bindgen(js_name = memoryUsage)]
+pub fn memory_usage() -> Result<JsValue, JsError> {
+    let bytes = wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>().buffer();
+    let wasm_bytes = bytes.unchecked_into::<js_sys::ArrayBuffer>().byte_length();
+    let out = Object::new();
+    let set = |o: &Object, k: &str, v: JsValue| Reflect::set(o, &k.into(), &v).map(drop).map_err(|_| JsError::new("memory"));
+    set(&out, "wasm_bytes", wasm_bytes.into())?;
+    let gpu = WEBGPU.with(|w| w.borrow().as_ref().and_then(Device::memory_pool_usage));
+    match gpu {
+        Some(u) => {
+            let g = Object::new();
+            set(&g, "bytes_in_use", (u.bytes_in_use as f64).into())?;
+            set(&g, "bytes_reserved", (u.bytes_reserved as f64).into())?;
+            set(&g, "allocations", (u.number_allocs as f64).into())?;
+            set(&out, "gpu", g.into())?;
+        }
+        None => set(&out, "gpu", JsValue::NULL)?,
+    }
+    Ok(out.into())
 }
 
 async fn read<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, JsError> {

@@ -60,3 +60,44 @@ fn autodiff_divergence_on_wgpu_matches_the_closed_form() {
     eprintln!("{name}: autodiff divergence on wgpu vs closed form on CPU: max |Δ(log p change)| = {dl:.1e}");
     assert!(dl < 1e-4, "{dl}");
 }
+
+/// The browser tests (tests/web.rs) compare the wasm build against these native f64 results;
+/// this keeps the fixture current (`DG_BLESS=1` rewrites it after an intended change).
+#[test]
+fn the_browser_reference_fixture_is_current() {
+    let path = fixture("web-reference.json");
+    let mut doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let cpu = cpu_f64();
+    let bless = std::env::var_os("DG_BLESS").is_some();
+    for case in doc["cases"].as_array_mut().unwrap() {
+        let s: dg::sampler::Settings = serde_json::from_value(case["settings"].clone()).unwrap();
+        let model: Rc<dyn ScoreModel> = match case["model"].as_str().unwrap() {
+            "gmm2" => gmm("gmm2.json", &cpu),
+            name => {
+                let bytes = std::fs::read(format!("{}/models/{name}.safetensors", env!("CARGO_MANIFEST_DIR"))).unwrap();
+                dg::models::from_weights(bytes, name, &Default::default(), &cpu).unwrap()
+            }
+        };
+        let o = run(model, s, &cpu);
+        let name = case["name"].as_str().unwrap().to_string();
+        if bless {
+            case["samples"] = serde_json::json!(o.samples);
+            case["logp"] = serde_json::json!(o.logp);
+            continue;
+        }
+        let stored = |k: &str| -> Vec<f64> {
+            serde_json::from_value::<Vec<serde_json::Value>>(case[k].clone())
+                .unwrap_or_else(|_| panic!("{name}: no stored {k}; run with DG_BLESS=1"))
+                .into_iter()
+                .flat_map(|v| if v.is_array() { serde_json::from_value::<Vec<f64>>(v).unwrap() } else { vec![v.as_f64().unwrap()] })
+                .collect()
+        };
+        let dx = max_abs_diff(&o.samples.concat(), &stored("samples"));
+        let dl = max_abs_diff(o.logp.as_ref().unwrap(), &stored("logp"));
+        eprintln!("{name}: fixture vs now: max |Δx| = {dx:.1e}, max |Δlog p| = {dl:.1e}");
+        assert!(dx < 1e-9 && dl < 1e-9, "{name}: the fixture is stale (Δx {dx}, Δlog p {dl}); DG_BLESS=1 rewrites it");
+    }
+    if bless {
+        std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    }
+}

@@ -1,32 +1,30 @@
-// End-to-end: serve the repository, drive the page in Debian's Chromium, check that every
-// step was drawn, that log p moves the right way with q, and that bad input shows a message.
-import { chromium } from 'playwright-core';
-import { spawn } from 'node:child_process';
+// End-to-end: serve the repository, drive the page in Debian's Chromium (WebGPU on through
+// SwiftShader), check that every step was drawn, that log p moves the right way with q, that
+// bad input shows a message and leaves a working page, and that 50 runs do not grow memory.
+import { serve, launch, root } from './browser.mjs';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 
-const root = new URL('../..', import.meta.url).pathname;
 const port = process.env.E2E_PORT ?? '8765';
-const server = spawn('python3', ['-m', 'http.server', port, '--bind', '127.0.0.1', '--directory', root], { stdio: 'ignore' });
+const server = await serve(port);
 const artifacts = join(root, 'tests/artifacts');
 mkdirSync(artifacts, { recursive: true });
 const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
+const url = (query) => `http://127.0.0.1:${port}/index.html?${query}`;
 
 try {
-  await new Promise((r) => setTimeout(r, 800));
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--no-first-run', '--disable-quic'], // playwright starts it headless with a fresh profile
-  });
+  const browser = await launch();
   const page = await browser.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
-  const runAt = async (query) => {
-    await page.goto(`http://127.0.0.1:${port}/index.html?${query}&run=1&trace=1`);
-    await page.waitForFunction(() => window.dgLastRun || document.getElementById('error').textContent, null, { timeout: 300_000 });
-    return page.evaluate(() => ({ record: window.dgLastRun, error: document.getElementById('error').textContent }));
+  const settle = async () => {
+    await page.waitForFunction(() => window.dgLastRun !== undefined, null, { timeout: 600_000 });
+    return page.evaluate(() => ({ record: window.dgLastRun, error: document.querySelector('.dg-error')?.textContent ?? '',
+      status: document.querySelector('.dg-status')?.textContent ?? '' }));
   };
+  const runAt = async (query) => { await page.goto(url(`${query}&run=1&trace=1`)); return settle(); };
+
+  // 1. DG on the CPU backend: every step drawn, log p grows with q (moons and Fashion-MNIST)
   const finals = {};
   for (const [model, batch, steps] of [['moons', 256, 24], ['fashion', 4, 12]]) {
     for (const q of [0.2, 0.8]) {
@@ -37,15 +35,77 @@ try {
       const sums = record.canvas_checksums;
       for (let i = 1; i < sums.length; i++) assert.notEqual(sums[i], sums[i - 1], `${model}: canvas unchanged at step ${i + 1}`);
       finals[`${model}@${q}`] = mean(record.logp_final);
-      console.log(`${model} q=${q}: mean final log p ${finals[`${model}@${q}`].toFixed(2)}, ms/step ${mean(record.timings.steps.map((s) => s.compute_ms + s.readback_ms + s.draw_ms)).toFixed(1)}`);
+      console.log(`${model} q=${q}: mean final log p ${finals[`${model}@${q}`].toFixed(2)}, ms/step ${record.timings.ms_per_step.toFixed(1)}`);
       await page.locator('#demo').screenshot({ path: join(artifacts, `${model}-q${q}.png`) });
     }
     assert.ok(finals[`${model}@0.8`] > finals[`${model}@0.2`], `${model}: log p did not grow with q`);
   }
-  for (const [query, name] of [['q=1.5&method=dg', 'invalid q'], ['steps=0', 'invalid steps'], ['q=NaN&method=prior', 'invalid q'], ['model=nope', 'invalid model']]) {
-    const { error } = await runAt(query);
+
+  // 2. side by side: the same latents at three q, ordered log p
+  {
+    const { record, error } = await runAt('model=fashion&method=dg&compare=0.2,0.5,0.8&steps=8&batch=4&backend=cpu&class=7');
+    assert.equal(error, '', error);
+    const m = record.lanes.map((l) => mean(l.logp_final));
+    console.log(`side by side q=0.2/0.5/0.8: mean log p ${m.map((v) => v.toFixed(1)).join(' / ')}`);
+    assert.ok(m[0] < m[1] && m[1] < m[2], `side-by-side log p not increasing with q: ${m}`);
+    await page.locator('#demo').screenshot({ path: join(artifacts, 'fashion-side-by-side.png') });
+  }
+
+  // 3. bad input: a message naming the setting, then the same page still runs
+  for (const [query, name] of [['q=1.5&method=dg', 'invalid q'], ['steps=0', 'invalid steps'], ['q=NaN&method=prior', 'invalid q'],
+    ['model=nope', 'invalid model'], ['model=moons&weights=models/README.md', 'model weights'],
+    ['model=moons&weights=models/missing.safetensors', 'invalid weights'], ['method=dg&compare=0.2,2', 'invalid q'],
+    ['backend=tpu', 'invalid backend'], ['model=moons&class=3', 'invalid class']]) {
+    const { error, record } = await runAt(query);
+    assert.equal(record, null);
     assert.ok(error.includes(name), `${query}: '${error}'`);
     console.log(`${query}: ${error}`);
+  }
+  const again = await page.evaluate(() => window.dgDemo.run({ model: 'moons', weights: '', steps: 4, batch: 32, q: 0.4, method: 'dg', backend: 'cpu', compare: '', class: 'any' }));
+  assert.equal(again.steps_drawn, 4, 'the page did not recover after bad input');
+  assert.equal(await page.locator('.dg-error').textContent(), '');
+
+  // 4. WebGPU: auto picks it when the adapter exists; the run really ran there
+  {
+    const { record, error, status } = await runAt('model=gmm-exact&method=dg&q=0.3&steps=6&batch=64&backend=auto&logp=exact');
+    assert.equal(error, '', error);
+    assert.equal(record.backend, 'webgpu', `auto did not pick WebGPU: ${record.backend_reason}`);
+    assert.ok(record.memory.gpu && record.memory.gpu.bytes_reserved > 0, 'nothing was allocated on the WebGPU device');
+    console.log(`webgpu: ${record.backend_reason}; warm-up ${record.timings.warmup_ms.toFixed(0)} ms, ${record.timings.ms_per_step.toFixed(1)} ms/step; ${status}`);
+    await page.locator('#demo').screenshot({ path: join(artifacts, 'gmm-exact-webgpu.png') });
+  }
+
+  // 5. 50 repeated runs grow neither wasm nor GPU memory (CPU and WebGPU)
+  for (const backend of ['cpu', 'webgpu']) {
+    const samples = await page.evaluate(async (backend) => {
+      const out = [];
+      for (let i = 1; i <= 50; i++) {
+        const r = await window.dgDemo.run({ model: 'gmm-exact', method: 'dg', q: 0.3, steps: 3, batch: 64, logp: 'exact', backend, compare: '', trace: false });
+        if (i === 5 || i === 50) out.push(r.memory);
+      }
+      return out;
+    }, backend);
+    const [at5, at50] = samples;
+    console.log(`${backend}: memory after run 5 ${JSON.stringify(at5)}, after run 50 ${JSON.stringify(at50)}`);
+    assert.equal(at50.wasm_bytes, at5.wasm_bytes, `${backend}: wasm memory grew over 45 runs`);
+    if (backend === 'webgpu') {
+      assert.ok(at50.gpu.bytes_in_use <= at5.gpu.bytes_in_use, `GPU bytes in use grew: ${at5.gpu.bytes_in_use} -> ${at50.gpu.bytes_in_use}`);
+      assert.ok(at50.gpu.bytes_reserved <= at5.gpu.bytes_reserved, `GPU bytes reserved grew: ${at5.gpu.bytes_reserved} -> ${at50.gpu.bytes_reserved}`);
+    }
+  }
+
+  // 6. WebGPU missing: asked for, the page says why and runs on the CPU backend
+  {
+    const ctx = await browser.newContext();
+    await ctx.addInitScript(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
+    const p2 = await ctx.newPage();
+    await p2.goto(url('model=moons&method=dg&q=0.3&steps=4&batch=64&backend=webgpu&run=1'));
+    await p2.waitForFunction(() => window.dgLastRun !== undefined, null, { timeout: 120_000 });
+    const { record, status } = await p2.evaluate(() => ({ record: window.dgLastRun, status: document.querySelector('.dg-status').textContent }));
+    assert.equal(record.backend, 'cpu');
+    assert.ok(record.backend_reason.includes('no navigator.gpu') && status.includes('no navigator.gpu'), status);
+    console.log(`without WebGPU: ${record.backend_reason}`);
+    await ctx.close();
   }
   await browser.close();
   console.log('e2e: ok');

@@ -1,0 +1,24 @@
+// Shared by the e2e test and the headless benchmark: serve the repository on loopback and
+// start Debian's Chromium (headless, fresh profile, WebGPU through SwiftShader).
+import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+
+export const root = new URL('../..', import.meta.url).pathname;
+
+export async function serve(port) {
+  const server = spawn('python3', ['-m', 'http.server', port, '--bind', '127.0.0.1', '--directory', root], { stdio: 'ignore' });
+  for (let i = 0; i < 50; i++) {
+    if (await fetch(`http://127.0.0.1:${port}/index.html`).then((r) => r.ok, () => false)) return server;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  server.kill();
+  throw new Error(`the file server on port ${port} did not start`);
+}
+
+export function launch() {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--no-first-run', '--disable-quic', '--enable-unsafe-webgpu'],
+  });
+}

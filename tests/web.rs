@@ -1,0 +1,150 @@
+//! The wasm API in headless Chromium (wasm-bindgen-test): every method through `Run`, on the
+//! CPU backend and on WebGPU, against the native f64 results in
+//! `fixtures/web-reference.json` (kept current by tests/devices.rs).
+//! `./build.sh test` runs it; by hand:
+//! `cargo test --profile web --target wasm32-unknown-unknown --test web` with
+//! wasm-bindgen-test-runner and chromedriver on PATH (see `.cargo/config.toml`, `webdriver.json`).
+#![cfg(target_arch = "wasm32")]
+
+use dg::web::{Run, memory_usage};
+use js_sys::{Float32Array, Reflect, Uint8Array};
+use serde_json::Value;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const REFERENCE: &str = include_str!("fixtures/web-reference.json");
+const GMM2: &str = include_str!("fixtures/gmm2.json");
+const MOONS: &[u8] = include_bytes!("../models/moons.safetensors");
+
+fn get(v: &JsValue, k: &str) -> JsValue {
+    Reflect::get(v, &k.into()).unwrap()
+}
+
+fn floats(v: &JsValue, k: &str) -> Vec<f64> {
+    get(v, k).unchecked_into::<Float32Array>().to_vec().into_iter().map(f64::from).collect()
+}
+
+fn stored(case: &Value, k: &str) -> Vec<f64> {
+    let flat = |v: &Value| match v {
+        Value::Array(row) => row.iter().map(|x| x.as_f64().unwrap()).collect(),
+        x => vec![x.as_f64().unwrap()],
+    };
+    case[k].as_array().expect("a blessed fixture").iter().flat_map(flat).collect()
+}
+
+fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+}
+
+/// Runs every reference case on `backend` through the JS-facing API and compares.
+async fn every_method_matches_native(backend: &str) {
+    let doc: Value = serde_json::from_str(REFERENCE).unwrap();
+    for case in doc["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let settings = serde_wasm_bindgen::to_value(&case["settings"]).unwrap();
+        let (model, weights) = match case["model"].as_str().unwrap() {
+            "gmm2" => {
+                let spec: Value = serde_json::from_str(GMM2).unwrap();
+                (serde_wasm_bindgen::to_value(&serde_json::json!({ "gmm": spec })).unwrap(), None)
+            }
+            "moons" => (serde_wasm_bindgen::to_value(&serde_json::json!({})).unwrap(), Some(Uint8Array::from(MOONS))),
+            other => panic!("unknown model {other}"),
+        };
+        let mut run = Run::create(model, weights, settings, backend.into()).await.unwrap_or_else(|e| {
+            panic!("{name} on {backend}: {:?}", JsValue::from(e).unchecked_into::<js_sys::Error>().message())
+        });
+        while run.step().unwrap() {}
+        let state = run.read().await.map_err(JsValue::from).unwrap();
+        assert_eq!(get(&state, "backend").as_string().unwrap(), backend);
+        let dx = max_abs_diff(&floats(&state, "x"), &stored(case, "samples"));
+        let lp = stored(case, "logp");
+        let dl = max_abs_diff(&floats(&state, "logp"), &lp);
+        let scale = lp.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+        web_sys_log(&format!("{name} on {backend} (f32) vs native f64: max |Δx| = {dx:.1e}, max |Δlog p| = {dl:.1e}"));
+        // f32 through 16 steps: errors near 1e-5 on these problems; the bounds leave 10x room
+        assert!(dx < 5e-4, "{name} on {backend}: samples differ by {dx}");
+        assert!(dl < 5e-4 * scale, "{name} on {backend}: log p differs by {dl}");
+        run.dispose();
+        assert!(run.step().is_err(), "a disposed run must refuse to step");
+    }
+}
+
+fn web_sys_log(s: &str) {
+    web_sys_console_log(&JsValue::from_str(s));
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = console, js_name = log)]
+    fn web_sys_console_log(s: &JsValue);
+}
+
+#[wasm_bindgen_test]
+async fn every_method_on_the_cpu_backend_matches_native() {
+    every_method_matches_native("cpu").await;
+}
+
+/// Fails, rather than falling back, when the browser offers no WebGPU adapter.
+#[wasm_bindgen_test]
+async fn every_method_on_webgpu_matches_native() {
+    let gpu = get(&js_sys::global().unchecked_into::<JsValue>(), "navigator");
+    let gpu = get(&gpu, "gpu");
+    assert!(!gpu.is_undefined(), "no navigator.gpu: start Chromium with --enable-unsafe-webgpu (webdriver.json)");
+    let request = Reflect::get(&gpu, &"requestAdapter".into()).unwrap().unchecked_into::<js_sys::Function>();
+    let adapter = JsFuture::from(request.call0(&gpu).unwrap().unchecked_into::<js_sys::Promise>()).await.unwrap();
+    assert!(!adapter.is_null(), "navigator.gpu offers no adapter");
+    every_method_matches_native("webgpu").await;
+    // the runs above really allocated on burn's WebGPU device
+    let gpu_mem = get(&memory_usage().map_err(JsValue::from).unwrap(), "gpu");
+    assert!(!gpu_mem.is_null(), "burn's WebGPU device was never initialised");
+    assert!(get(&gpu_mem, "bytes_reserved").as_f64().unwrap() > 0.0, "nothing was allocated on the WebGPU device");
+}
+
+#[wasm_bindgen_test]
+async fn bad_input_is_a_js_error_not_a_panic() {
+    let spec: Value = serde_json::from_str(GMM2).unwrap();
+    let model = || serde_wasm_bindgen::to_value(&serde_json::json!({ "gmm": spec })).unwrap();
+    let doc: Value = serde_json::from_str(REFERENCE).unwrap();
+    let good = doc["cases"][2]["settings"].clone();
+    let with = |k: &str, v: Value| {
+        let mut s = good.clone();
+        s[k] = v;
+        serde_wasm_bindgen::to_value(&s).unwrap()
+    };
+    let message = |e: wasm_bindgen::JsError| JsValue::from(e).unchecked_into::<js_sys::Error>().message().as_string().unwrap();
+    let cases = [
+        (model(), None, with("steps", 0.into()), "cpu", "invalid steps"),
+        (model(), None, with("method", serde_json::json!({"method": "dg", "q": 1.5})), "cpu", "invalid q"),
+        (model(), None, with("method", serde_json::json!({"method": "dg", "q": "x"})), "cpu", "invalid settings"),
+        (model(), None, good.clone().to_string().into(), "cpu", "invalid settings"),
+        (model(), None, serde_wasm_bindgen::to_value(&good).unwrap(), "tpu", "invalid backend"),
+        (JsValue::NULL, None, serde_wasm_bindgen::to_value(&good).unwrap(), "cpu", "invalid model"),
+        (
+            serde_wasm_bindgen::to_value(&serde_json::json!({})).unwrap(),
+            Some(Uint8Array::from(&MOONS[..MOONS.len() / 2])),
+            serde_wasm_bindgen::to_value(&good).unwrap(),
+            "cpu",
+            "model weights",
+        ),
+        (
+            serde_wasm_bindgen::to_value(&serde_json::json!({})).unwrap(),
+            Some(Uint8Array::from(&b"not a weights file"[..])),
+            serde_wasm_bindgen::to_value(&good).unwrap(),
+            "cpu",
+            "model weights",
+        ),
+    ];
+    for (model, weights, settings, backend, expect) in cases {
+        let err = Run::create(model, weights, settings, backend.into()).await.err().expect("an error");
+        let msg = message(err);
+        web_sys_log(&format!("{expect}: {msg}"));
+        assert!(msg.contains(expect), "expected '{expect}', got '{msg}'");
+    }
+    assert!(dg::web::chi_quantile(2, 0.0).is_err());
+    let r = dg::web::chi_quantile(2, 0.5).map_err(JsValue::from).unwrap();
+    assert!((r - (2.0f64 * 2f64.ln()).sqrt()).abs() < 1e-9, "χ_2 median is sqrt(2 ln 2), got {r}");
+}
