@@ -343,6 +343,7 @@ export async function mount(element, options = {}) {
     if (steps.length) record.timings.ms_per_step = mean(steps.map((t) => t.compute_ms + t.readback_ms + t.draw_ms));
     free();
     record.memory = memoryUsage();
+    if (record.timings.warmup_ms) status.textContent += ` · WebGPU warm-up (shader compilation) ${record.timings.warmup_ms.toFixed(0)} ms`;
     return record;
   }
 

@@ -307,6 +307,7 @@ fn bench(common: &Common, repeats: usize, logp: &str) -> Result<Value> {
         }
     }
     let plain = best[0].0;
+    let flops = opened[0].model.flops_per_sample();
     let table: Vec<Value> = methods
         .iter()
         .zip(&best)
@@ -315,6 +316,8 @@ fn bench(common: &Common, repeats: usize, logp: &str) -> Result<Value> {
                 "method": name, "nfe": nfe, "nfe_per_step": nfe as f64 / common.steps as f64,
                 "ms_per_step": ms, "relative_time": ms / plain,
                 "samples_per_s": common.batch as f64 * 1e3 / (ms * common.steps as f64),
+                // model FLOPs only (guidance ops excluded): read it against the machine's peak
+                "model_gflop_per_s": flops.map(|f| f * (nfe * common.batch) as f64 / (ms * common.steps as f64 * 1e6)),
             })
         })
         .collect();
@@ -322,7 +325,7 @@ fn bench(common: &Common, repeats: usize, logp: &str) -> Result<Value> {
         "model": common.model, "backend": common.backend, "precision": common.precision,
         "batch": common.batch, "steps": common.steps, "solver": common.solver, "logp": logp,
         "repeats": repeats, "methods": table,
-        "flops_per_evaluation_per_sample": opened[0].model.flops_per_sample(),
+        "flops_per_evaluation_per_sample": flops,
     }))
 }
 
