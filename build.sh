@@ -71,7 +71,7 @@ run_tests() {
   build_web
   log "wasm API tests in headless Chromium (CPU backend and WebGPU)"
   CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=900 \
-    cargo test --profile web --target wasm32-unknown-unknown --test web
+    cargo test --profile web --target wasm32-unknown-unknown --test web -- --nocapture
   log "end-to-end test of the page in Debian's Chromium"
   [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
   node tests/e2e/page.mjs

@@ -19,6 +19,11 @@ const REFERENCE: &str = include_str!("fixtures/web-reference.json");
 const GMM2: &str = include_str!("fixtures/gmm2.json");
 const MOONS: &[u8] = include_bytes!("../models/moons.safetensors");
 
+/// JSON to a plain JS value (objects as objects, not Maps), as a page would pass it.
+fn js(v: &Value) -> JsValue {
+    serde::Serialize::serialize(v, &serde_wasm_bindgen::Serializer::json_compatible()).unwrap()
+}
+
 fn get(v: &JsValue, k: &str) -> JsValue {
     Reflect::get(v, &k.into()).unwrap()
 }
@@ -45,13 +50,13 @@ async fn every_method_matches_native(backend: &str) {
     let doc: Value = serde_json::from_str(REFERENCE).unwrap();
     for case in doc["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
-        let settings = serde_wasm_bindgen::to_value(&case["settings"]).unwrap();
+        let settings = js(&case["settings"]);
         let (model, weights) = match case["model"].as_str().unwrap() {
             "gmm2" => {
                 let spec: Value = serde_json::from_str(GMM2).unwrap();
-                (serde_wasm_bindgen::to_value(&serde_json::json!({ "gmm": spec })).unwrap(), None)
+                (js(&serde_json::json!({ "gmm": spec })), None)
             }
-            "moons" => (serde_wasm_bindgen::to_value(&serde_json::json!({})).unwrap(), Some(Uint8Array::from(MOONS))),
+            "moons" => (js(&serde_json::json!({})), Some(Uint8Array::from(MOONS))),
             other => panic!("unknown model {other}"),
         };
         let mut run = Run::create(model, weights, settings, backend.into()).await.unwrap_or_else(|e| {
@@ -107,13 +112,13 @@ async fn every_method_on_webgpu_matches_native() {
 #[wasm_bindgen_test]
 async fn bad_input_is_a_js_error_not_a_panic() {
     let spec: Value = serde_json::from_str(GMM2).unwrap();
-    let model = || serde_wasm_bindgen::to_value(&serde_json::json!({ "gmm": spec })).unwrap();
+    let model = || js(&serde_json::json!({ "gmm": spec }));
     let doc: Value = serde_json::from_str(REFERENCE).unwrap();
     let good = doc["cases"][2]["settings"].clone();
     let with = |k: &str, v: Value| {
         let mut s = good.clone();
         s[k] = v;
-        serde_wasm_bindgen::to_value(&s).unwrap()
+        js(&s)
     };
     let message = |e: wasm_bindgen::JsError| JsValue::from(e).unchecked_into::<js_sys::Error>().message().as_string().unwrap();
     let cases = [
@@ -121,19 +126,19 @@ async fn bad_input_is_a_js_error_not_a_panic() {
         (model(), None, with("method", serde_json::json!({"method": "dg", "q": 1.5})), "cpu", "invalid q"),
         (model(), None, with("method", serde_json::json!({"method": "dg", "q": "x"})), "cpu", "invalid settings"),
         (model(), None, good.clone().to_string().into(), "cpu", "invalid settings"),
-        (model(), None, serde_wasm_bindgen::to_value(&good).unwrap(), "tpu", "invalid backend"),
-        (JsValue::NULL, None, serde_wasm_bindgen::to_value(&good).unwrap(), "cpu", "invalid model"),
+        (model(), None, js(&good), "tpu", "invalid backend"),
+        (JsValue::NULL, None, js(&good), "cpu", "invalid model"),
         (
-            serde_wasm_bindgen::to_value(&serde_json::json!({})).unwrap(),
+            js(&serde_json::json!({})),
             Some(Uint8Array::from(&MOONS[..MOONS.len() / 2])),
-            serde_wasm_bindgen::to_value(&good).unwrap(),
+            js(&good),
             "cpu",
             "model weights",
         ),
         (
-            serde_wasm_bindgen::to_value(&serde_json::json!({})).unwrap(),
+            js(&serde_json::json!({})),
             Some(Uint8Array::from(&b"not a weights file"[..])),
-            serde_wasm_bindgen::to_value(&good).unwrap(),
+            js(&good),
             "cpu",
             "model weights",
         ),

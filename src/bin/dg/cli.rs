@@ -1,4 +1,4 @@
-//! `dg`: the sampler core from the command line. JSON on stdout; one-line errors on stderr.
+//! The command line itself: arguments, the commands, JSON out.
 
 use clap::{Args, Parser, Subcommand};
 use dg::density::{Divergence, encode};
@@ -339,7 +339,7 @@ fn run(cli: Cli) -> Result<Value> {
     }
 }
 
-fn main() {
+pub fn main() {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
