@@ -164,3 +164,14 @@ fn bad_input_is_one_line_naming_the_parameter() {
         assert!(err.contains(param), "{text}: '{err}'");
     }
 }
+
+/// Networks hold f32 weights; the CLI's default device is f64 (this once crashed in a matmul).
+#[test]
+fn shipped_networks_sample_on_the_default_f64_device() {
+    for model in ["moons", "gmm"] {
+        let v = ok(&["sample", "--model", model, "--method", "dg", "--q", "0.3", "--steps", "4", "--batch", "3"]);
+        let samples = v["samples"].as_array().unwrap();
+        assert_eq!(samples.len(), 3);
+        assert!(samples.iter().all(|s| s.as_array().unwrap().len() == 2 && s.as_array().unwrap().iter().all(|x| x.as_f64().unwrap().is_finite())));
+    }
+}
