@@ -148,7 +148,9 @@ impl Run {
 #[wasm_bindgen(js_name = chiQuantile)]
 pub fn chi_quantile(dim: usize, p: f64) -> Result<f64, JsError> {
     if dim == 0 || !(p > 0.0 && p < 1.0) {
-        return Err(JsError::new(&format!("invalid q: the chi quantile needs 0 < p < 1 and D >= 1, got p = {p}, D = {dim}")));
+        return Err(JsError::new(&format!(
+            "invalid q: the chi quantile needs 0 < p < 1 and D >= 1, got p = {p}, D = {dim}"
+        )));
     }
     Ok(crate::guidance::chi_quantile(dim, p))
 }
@@ -160,7 +162,8 @@ pub fn memory_usage() -> Result<JsValue, JsError> {
     let bytes = wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>().buffer();
     let wasm_bytes = bytes.unchecked_into::<js_sys::ArrayBuffer>().byte_length();
     let out = Object::new();
-    let set = |o: &Object, k: &str, v: JsValue| Reflect::set(o, &k.into(), &v).map(drop).map_err(|_| JsError::new("memory"));
+    let set =
+        |o: &Object, k: &str, v: JsValue| Reflect::set(o, &k.into(), &v).map(drop).map_err(|_| JsError::new("memory"));
     set(&out, "wasm_bytes", wasm_bytes.into())?;
     let gpu = WEBGPU.with(|w| w.borrow().as_ref().and_then(Device::memory_pool_usage));
     match gpu {

@@ -172,6 +172,7 @@ fn shipped_networks_sample_on_the_default_f64_device() {
         let v = ok(&["sample", "--model", model, "--method", "dg", "--q", "0.3", "--steps", "4", "--batch", "3"]);
         let samples = v["samples"].as_array().unwrap();
         assert_eq!(samples.len(), 3);
-        assert!(samples.iter().all(|s| s.as_array().unwrap().len() == 2 && s.as_array().unwrap().iter().all(|x| x.as_f64().unwrap().is_finite())));
+        assert!(samples.iter().all(|s| s.as_array().unwrap().len() == 2
+            && s.as_array().unwrap().iter().all(|x| x.as_f64().unwrap().is_finite())));
     }
 }

@@ -89,7 +89,13 @@ fn the_browser_reference_fixture_is_current() {
             serde_json::from_value::<Vec<serde_json::Value>>(case[k].clone())
                 .unwrap_or_else(|_| panic!("{name}: no stored {k}; run with DG_BLESS=1"))
                 .into_iter()
-                .flat_map(|v| if v.is_array() { serde_json::from_value::<Vec<f64>>(v).unwrap() } else { vec![v.as_f64().unwrap()] })
+                .flat_map(|v| {
+                    if v.is_array() {
+                        serde_json::from_value::<Vec<f64>>(v).unwrap()
+                    } else {
+                        vec![v.as_f64().unwrap()]
+                    }
+                })
                 .collect()
         };
         let dx = max_abs_diff(&o.samples.concat(), &stored("samples"));

@@ -120,7 +120,8 @@ async fn bad_input_is_a_js_error_not_a_panic() {
         s[k] = v;
         js(&s)
     };
-    let message = |e: wasm_bindgen::JsError| JsValue::from(e).unchecked_into::<js_sys::Error>().message().as_string().unwrap();
+    let message =
+        |e: wasm_bindgen::JsError| JsValue::from(e).unchecked_into::<js_sys::Error>().message().as_string().unwrap();
     let cases = [
         (model(), None, with("steps", 0.into()), "cpu", "invalid steps"),
         (model(), None, with("method", serde_json::json!({"method": "dg", "q": 1.5})), "cpu", "invalid q"),
