@@ -13,7 +13,9 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
+// In a dedicated worker: a run's synchronous work (kernel compilation, CPU steps) then never
+// stalls the page that wasm-bindgen-test-runner polls through chromedriver (30 s limit).
+wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
 const REFERENCE: &str = include_str!("fixtures/web-reference.json");
 const GMM2: &str = include_str!("fixtures/gmm2.json");
@@ -40,6 +42,15 @@ fn stored(case: &Value, k: &str) -> Vec<f64> {
     case[k].as_array().expect("a blessed fixture").iter().flat_map(flat).collect()
 }
 
+/// Yields to the event loop (a macrotask, as a page does between steps).
+async fn next_task() {
+    let tick = js_sys::Promise::new(&mut |resolve, _| {
+        let set_timeout = get(&js_sys::global(), "setTimeout").unchecked_into::<js_sys::Function>();
+        set_timeout.call2(&JsValue::NULL, &resolve, &0.into()).unwrap();
+    });
+    JsFuture::from(tick).await.unwrap();
+}
+
 fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len());
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
@@ -62,7 +73,9 @@ async fn every_method_matches_native(backend: &str) {
         let mut run = Run::create(model, weights, settings, backend.into()).await.unwrap_or_else(|e| {
             panic!("{name} on {backend}: {:?}", JsValue::from(e).unchecked_into::<js_sys::Error>().message())
         });
-        while run.step().unwrap() {}
+        while run.step().unwrap() {
+            next_task().await;
+        }
         let state = run.read().await.map_err(JsValue::from).unwrap();
         assert_eq!(get(&state, "backend").as_string().unwrap(), backend);
         let dx = max_abs_diff(&floats(&state, "x"), &stored(case, "samples"));
