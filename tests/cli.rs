@@ -166,13 +166,24 @@ fn bad_input_is_one_line_naming_the_parameter() {
 }
 
 /// Networks hold f32 weights; the CLI's default device is f64 (this once crashed in a matmul).
+/// The default `--logp auto` tracks Fashion-MNIST's log p with Hutchinson: the exact divergence
+/// (784 backward passes per evaluation) once made this command look hung.
 #[test]
 fn shipped_networks_sample_on_the_default_f64_device() {
-    for model in ["moons", "gmm"] {
-        let v = ok(&["sample", "--model", model, "--method", "dg", "--q", "0.3", "--steps", "4", "--batch", "3"]);
+    for (model, dim, extra) in
+        [("moons", 2, &[][..]), ("gmm", 2, &[]), ("fashion", 784, &["--class", "trouser", "--cfg", "2"])]
+    {
+        let mut args = vec!["sample", "--model", model, "--method", "dg", "--q", "0.3", "--steps", "4", "--batch", "3"];
+        args.extend(extra);
+        let v = ok(&args);
         let samples = v["samples"].as_array().unwrap();
-        assert_eq!(samples.len(), 3);
-        assert!(samples.iter().all(|s| s.as_array().unwrap().len() == 2
-            && s.as_array().unwrap().iter().all(|x| x.as_f64().unwrap().is_finite())));
+        assert_eq!(samples.len(), 3, "{model}");
+        assert!(
+            samples.iter().all(|s| s.as_array().unwrap().len() == dim
+                && s.as_array().unwrap().iter().all(|x| x.as_f64().unwrap().is_finite())),
+            "{model}"
+        );
+        let logp = v["logp"].as_array().unwrap();
+        assert!(logp.iter().all(|l| l.as_f64().is_some_and(f64::is_finite)), "{model}: log p {logp:?}");
     }
 }
