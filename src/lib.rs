@@ -7,6 +7,8 @@
 
 pub mod alignment;
 #[cfg(not(target_arch = "wasm32"))]
+pub mod classifier;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod data;
 pub mod density;
 pub mod device;

@@ -117,6 +117,11 @@ impl ModuleMapper for Detach {
     }
 }
 
+/// The same module outside the autodiff graph (for inference after training).
+pub(crate) fn detach<M: Module>(m: M) -> M {
+    m.map(&mut Detach)
+}
+
 fn ema_update<M: Module>(ema: M, model: &M, decay: f64) -> M {
     let mut c = Collect(Vec::new());
     model.visit(&mut c);
@@ -197,7 +202,7 @@ fn run<M: Module + ModuleSnapshot + Clone>(
     let optim_path = format!("{dir}/optim.bpk");
     let state_path = format!("{dir}/state.json");
     let mut optim: ModuleOptimizer = AdamConfig::new().init();
-    let mut ema = model.clone().map(&mut Detach);
+    let mut ema = detach(model.clone());
     let mut start = 0;
     let mut loss_avg = f64::NAN;
     if FsPath::new(&state_path).exists() {

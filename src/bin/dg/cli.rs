@@ -53,6 +53,11 @@ enum Command {
     },
     /// Train a flow model (flow matching); writes the EMA weights and resumes from OUT.ckpt/.
     Train(TrainArgs),
+    /// Train the Fashion-MNIST classifier whose features `dg eval` compares.
+    Classifier(ClassifierArgs),
+    /// Measure the methods on the Fashion-MNIST model: Fréchet distance, log p, PNG size,
+    /// per class and CFG, trajectories, score alignment; writes a report with figures.
+    Eval(crate::eval::EvalArgs),
     /// Time every method against the plain ODE on the same model; prints numbers.
     Bench {
         #[command(flatten)]
@@ -97,6 +102,42 @@ struct TrainArgs {
     /// cpu or wgpu.
     #[arg(long, default_value = "cpu")]
     backend: String,
+}
+
+#[derive(Args)]
+struct ClassifierArgs {
+    #[arg(long, default_value = "models/classifier.safetensors")]
+    out: String,
+    #[arg(long, default_value_t = 3000)]
+    steps: usize,
+    #[arg(long, default_value_t = 128)]
+    batch: usize,
+    #[arg(long, default_value_t = 2e-3)]
+    lr: f64,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// cpu or wgpu.
+    #[arg(long, default_value = "cpu")]
+    backend: String,
+}
+
+fn classifier(a: ClassifierArgs) -> Result<Value> {
+    let device = open(Backend::parse(&a.backend)?, Precision::F32)?;
+    let (train, test) = (dg::data::fashion("train")?, dg::data::fashion("t10k")?);
+    let t = Instant::now();
+    let net = dg::classifier::train(&train, a.steps, a.batch, a.lr, a.seed, &device, |step, loss| {
+        eprintln!("classifier step {step}/{} loss {loss:.4} ({:.0} s)", a.steps, t.elapsed().as_secs_f64());
+    })?;
+    let wall = t.elapsed().as_secs_f64();
+    net.save(&a.out)?;
+    let accuracy = dg::classifier::accuracy(&net, &test, &device)?;
+    let summary = json!({
+        "command": format!("dg classifier --out {} --steps {} --batch {} --lr {} --seed {}", a.out, a.steps, a.batch, a.lr, a.seed),
+        "test_accuracy": accuracy, "test_images": test.len(), "wall_s": wall,
+    });
+    std::fs::write(format!("{}.json", a.out), serde_json::to_string_pretty(&summary).expect("json"))
+        .map_err(|e| Error::Model { path: a.out.clone(), reason: e.to_string() })?;
+    Ok(summary)
 }
 
 fn train(a: TrainArgs) -> Result<Value> {
@@ -346,6 +387,8 @@ fn run(cli: Cli) -> Result<Value> {
         Command::Align { common } => align(&common.open(Method::Plain, "hutchinson")?),
         Command::Bench { common, repeats, logp } => bench(&common, repeats, &logp),
         Command::Train(args) => train(args),
+        Command::Classifier(args) => classifier(args),
+        Command::Eval(args) => crate::eval::run(args),
     }
 }
 

@@ -3,6 +3,10 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 mod cli;
+#[cfg(not(target_arch = "wasm32"))]
+mod eval;
+#[cfg(not(target_arch = "wasm32"))]
+mod plot;
 
 fn main() {
     #[cfg(not(target_arch = "wasm32"))]
