@@ -121,17 +121,15 @@ impl Run {
             )));
         }
         let out = Object::new();
-        let set =
-            |k: &str, v: JsValue| Reflect::set(&out, &k.into(), &v).map(drop).map_err(|_| JsError::new("readback"));
-        set("lambda", s.lambda().into())?;
-        set("steps_done", (s.steps_done() as u32).into())?;
-        set("done", s.is_done().into())?;
-        set("dim", (self.dim as u32).into())?;
-        set("x", Float32Array::from(&x[..]).into())?;
-        set("logp", Float32Array::from(&logp[..]).into())?;
-        set("guard_steps", guards.first().copied().unwrap_or(0.0).into())?;
-        set("nfe", (s.nfe() as u32).into())?;
-        set("backend", self.backend.clone().into())?;
+        set(&out, "lambda", s.lambda().into())?;
+        set(&out, "steps_done", (s.steps_done() as u32).into())?;
+        set(&out, "done", s.is_done().into())?;
+        set(&out, "dim", (self.dim as u32).into())?;
+        set(&out, "x", Float32Array::from(&x[..]).into())?;
+        set(&out, "logp", Float32Array::from(&logp[..]).into())?;
+        set(&out, "guard_steps", guards.first().copied().unwrap_or(0.0).into())?;
+        set(&out, "nfe", (s.nfe() as u32).into())?;
+        set(&out, "backend", self.backend.clone().into())?;
         Ok(out.into())
     }
 
@@ -162,8 +160,6 @@ pub fn memory_usage() -> Result<JsValue, JsError> {
     let bytes = wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>().buffer();
     let wasm_bytes = bytes.unchecked_into::<js_sys::ArrayBuffer>().byte_length();
     let out = Object::new();
-    let set =
-        |o: &Object, k: &str, v: JsValue| Reflect::set(o, &k.into(), &v).map(drop).map_err(|_| JsError::new("memory"));
     set(&out, "wasm_bytes", wasm_bytes.into())?;
     let gpu = WEBGPU.with(|w| w.borrow().as_ref().and_then(Device::memory_pool_usage));
     match gpu {
@@ -177,6 +173,11 @@ pub fn memory_usage() -> Result<JsValue, JsError> {
         None => set(&out, "gpu", JsValue::NULL)?,
     }
     Ok(out.into())
+}
+
+/// `o[k] = v` on a plain object (fails only on frozen objects, never ours).
+fn set(o: &Object, k: &str, v: JsValue) -> Result<(), JsError> {
+    Reflect::set(o, &k.into(), &v).map(drop).map_err(|_| JsError::new(&format!("could not set '{k}'")))
 }
 
 async fn read<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, JsError> {

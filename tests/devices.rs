@@ -73,10 +73,7 @@ fn the_browser_reference_fixture_is_current() {
         let s: dg::sampler::Settings = serde_json::from_value(case["settings"].clone()).unwrap();
         let model: Rc<dyn ScoreModel> = match case["model"].as_str().unwrap() {
             "gmm2" => gmm("gmm2.json", &cpu),
-            name => {
-                let bytes = std::fs::read(format!("{}/models/{name}.safetensors", env!("CARGO_MANIFEST_DIR"))).unwrap();
-                dg::models::from_weights(bytes, name, &Default::default(), &cpu).unwrap()
-            }
+            name => dg::models::open(name, dg::schedule::Path::Linear, &Default::default(), &cpu).unwrap(),
         };
         let o = run(model, s, &cpu);
         let name = case["name"].as_str().unwrap().to_string();
