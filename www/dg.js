@@ -18,6 +18,19 @@ let ready = null;
 const wasm = () => (ready ??= init());
 /** WebGPU that failed once (device lost, a kernel error) is not tried again in this page. */
 let webgpuBroken = null;
+/** Why the WebGPU device that burn-wgpu asked for was lost, once it is: burn's own error for
+ * the step that failed says only that a buffer could not be mapped. */
+let deviceLost = null;
+let lostPromise = null;
+if (globalThis.GPUAdapter && !GPUAdapter.prototype.requestDevice.dgWatched) {
+  const request = GPUAdapter.prototype.requestDevice;
+  GPUAdapter.prototype.requestDevice = async function requestDevice(...args) {
+    const device = await request.apply(this, args);
+    lostPromise = device.lost.then((info) => { deviceLost = `the WebGPU device was lost (${info.reason}${info.message ? ': ' + info.message : ''})`; });
+    return device;
+  };
+  GPUAdapter.prototype.requestDevice.dgWatched = true;
+}
 const warmed = new Set();
 
 function fail(name, why) { throw new Error(`invalid ${name}: ${why}`); }
@@ -374,7 +387,9 @@ export async function mount(element, options = {}) {
           if (backend !== 'webgpu' || msg.startsWith('invalid ')) throw e;
           // a lost device or a failed kernel: say so, and finish the run on the CPU backend
           free();
-          webgpuBroken = `WebGPU failed (${msg})`;
+          // a failed readback can come before the device's lost promise settles: give it a moment
+          if (lostPromise) await Promise.race([lostPromise, new Promise((r) => setTimeout(r, 500))]);
+          webgpuBroken = deviceLost ?? `WebGPU failed (${msg.split('\n')[0]})`;
           ({ backend, reason } = await chooseBackend(o.backend));
           record = await attempt(my, settingsList, qs, backend, reason, model, model.spec);
         }

@@ -1,6 +1,7 @@
 // End-to-end: serve the repository, drive the page in Debian's Chromium (WebGPU on through
 // SwiftShader), check that every step was drawn, that log p moves the right way with q, that
-// bad input shows a message and leaves a working page, and that 50 runs do not grow memory.
+// bad input shows a message and leaves a working page, that 50 runs do not grow memory, and
+// that a WebGPU device lost mid-run leaves the run finished on the CPU backend.
 import { serve, launch, root } from './browser.mjs';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -105,6 +106,30 @@ try {
     assert.equal(record.backend, 'cpu');
     assert.ok(record.backend_reason.includes('no navigator.gpu') && status.includes('no navigator.gpu'), status);
     console.log(`without WebGPU: ${record.backend_reason}`);
+    await ctx.close();
+  }
+  // 7. the WebGPU device lost mid-run (destroyed from outside): the page says so, finishes the
+  //    run on the CPU backend, and the next run works
+  {
+    const ctx = await browser.newContext();
+    await ctx.addInitScript(() => {
+      window.testDevices = [];
+      const request = GPUAdapter.prototype.requestDevice;
+      GPUAdapter.prototype.requestDevice = async function (...a) { const d = await request.apply(this, a); window.testDevices.push(d); return d; };
+    });
+    const p3 = await ctx.newPage();
+    await p3.goto(url('model=moons&method=dg&q=0.3&steps=12&batch=64&backend=webgpu&run=1'));
+    await p3.waitForFunction(() => /step [3-9]\//.test(document.querySelector('.dg-status')?.textContent ?? ''), null, { timeout: 300_000 });
+    assert.equal(await p3.evaluate(() => { window.testDevices.forEach((d) => d.destroy()); return window.testDevices.length; }), 1);
+    await p3.waitForFunction(() => window.dgLastRun !== undefined, null, { timeout: 300_000 });
+    const { record, error } = await p3.evaluate(() => ({ record: window.dgLastRun, error: document.querySelector('.dg-error').textContent }));
+    assert.equal(error, '', error);
+    assert.equal(record.backend, 'cpu');
+    assert.equal(record.steps_drawn, 12, 'the run did not finish on the CPU backend');
+    assert.ok(record.backend_reason.includes('device was lost (destroyed'), record.backend_reason);
+    const next = await p3.evaluate(() => window.dgDemo.run({ steps: 4 }));
+    assert.equal(next.steps_drawn, 4);
+    console.log(`device lost mid-run: ${record.backend_reason}; the next run: ${next.backend}, ${next.steps_drawn} steps`);
     await ctx.close();
   }
   await browser.close();
