@@ -330,6 +330,23 @@ impl Net {
         }
     }
 
+    /// Writes a weights file with its architecture in the metadata; `half` stores the floats
+    /// as f16 (half the bytes; loading casts them back to the device's precision).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn save(&self, path: &str, half: bool) -> Result<()> {
+        use burn::store::{FloatCastAdapter, ModuleSnapshot, SafetensorsStore};
+        let meta = serde_json::to_string(&self.arch()).expect("serialisable");
+        let mut store = SafetensorsStore::from_file(path).metadata("dg", meta).overwrite(true);
+        if half {
+            store = store.with_to_adapter(FloatCastAdapter::to(burn::tensor::DType::F16));
+        }
+        match self {
+            Net::Mlp(m, _) => m.save_into(&mut store),
+            Net::UNet(m, _) => m.save_into(&mut store),
+        }
+        .map_err(|e| Error::Model { path: path.into(), reason: e.to_string() })
+    }
+
     /// Reads a weights file's bytes; `origin` names it in errors.
     pub fn from_bytes(bytes: Vec<u8>, origin: &str, device: &Device) -> Result<Net> {
         use burn::store::{FloatCastAdapter, ModuleSnapshot, SafetensorsStore};

@@ -53,6 +53,13 @@ enum Command {
     },
     /// Train a flow model (flow matching); writes the EMA weights and resumes from OUT.ckpt/.
     Train(TrainArgs),
+    /// Copy a weights file with its floats stored in half precision (f16).
+    Half {
+        #[arg(long)]
+        input: String,
+        #[arg(long)]
+        out: String,
+    },
     /// Train the Fashion-MNIST classifier whose features `dg eval` compares.
     Classifier(ClassifierArgs),
     /// Measure the methods on the Fashion-MNIST model: Fréchet distance, log p, PNG size,
@@ -68,6 +75,9 @@ enum Command {
         /// How log p is tracked while timing: exact, hutchinson or off.
         #[arg(long, default_value = "off")]
         logp: String,
+        /// Which methods to time (comma-separated); a slow device may time only dg.
+        #[arg(long, default_value = "plain,prior,dg,sdg")]
+        methods: String,
     },
 }
 
@@ -333,13 +343,18 @@ fn align(o: &Opened) -> Result<Value> {
 
 /// Each method's ms per step, the fastest of `repeats` runs taken in turn (interleaving the
 /// methods spreads the machine's noise over all of them), relative to the plain ODE.
-fn bench(common: &Common, repeats: usize, logp: &str) -> Result<Value> {
-    let methods = [
+fn bench(common: &Common, repeats: usize, logp: &str, only: &str) -> Result<Value> {
+    let all = [
         ("plain", Method::Plain),
         ("prior", Method::Prior { q: 0.7 }),
         ("dg", Method::Dg { q: 0.3 }),
         ("sdg", Method::Sdg { q: 0.3, noise: Noise::LATE, exact: false }),
     ];
+    let wanted: Vec<&str> = only.split(',').map(str::trim).collect();
+    if let Some(bad) = wanted.iter().find(|w| !all.iter().any(|(n, _)| n == *w)) {
+        return Err(Error::invalid("methods", format!("'{bad}' is not one of plain, prior, dg, sdg")));
+    }
+    let methods: Vec<(&str, Method)> = all.into_iter().filter(|(n, _)| wanted.contains(n)).collect();
     let opened = methods.iter().map(|&(_, m)| common.open(m, logp)).collect::<Result<Vec<_>>>()?;
     let timed = |o: &Opened| -> Result<(f64, usize)> {
         let t = Instant::now();
@@ -357,7 +372,7 @@ fn bench(common: &Common, repeats: usize, logp: &str) -> Result<Value> {
             }
         }
     }
-    let plain = best[0].0;
+    let plain = methods.iter().zip(&best).find(|((n, _), _)| *n == "plain").map(|(_, b)| b.0);
     let flops = opened[0].model.flops_per_sample();
     let table: Vec<Value> = methods
         .iter()
@@ -365,7 +380,7 @@ fn bench(common: &Common, repeats: usize, logp: &str) -> Result<Value> {
         .map(|(&(name, _), &(ms, nfe))| {
             json!({
                 "method": name, "nfe": nfe, "nfe_per_step": nfe as f64 / common.steps as f64,
-                "ms_per_step": ms, "relative_time": ms / plain,
+                "ms_per_step": ms, "relative_time": plain.map(|p| ms / p),
                 "samples_per_s": common.batch as f64 * 1e3 / (ms * common.steps as f64),
                 // model FLOPs only (guidance ops excluded): read it against the machine's peak
                 "model_gflop_per_s": flops.map(|f| f * (nfe * common.batch) as f64 / (ms * common.steps as f64 * 1e6)),
@@ -385,9 +400,17 @@ fn run(cli: Cli) -> Result<Value> {
         Command::Sample { common, method, logp: l, png } => sample(&common.open(method.method()?, &l)?, png.as_deref()),
         Command::Logp { common, input, divergence } => logp(&common.open(Method::Plain, &divergence)?, &input),
         Command::Align { common } => align(&common.open(Method::Plain, "hutchinson")?),
-        Command::Bench { common, repeats, logp } => bench(&common, repeats, &logp),
+        Command::Bench { common, repeats, logp, methods } => bench(&common, repeats, &logp, &methods),
         Command::Train(args) => train(args),
         Command::Classifier(args) => classifier(args),
+        Command::Half { input, out } => {
+            let device = open(Backend::Cpu, Precision::F32)?;
+            let bytes =
+                std::fs::read(&input).map_err(|e| Error::Model { path: input.clone(), reason: e.to_string() })?;
+            dg::nets::Net::from_bytes(bytes, &input, &device)?.save(&out, true)?;
+            let size = |p: &str| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+            Ok(json!({ "input": input, "out": out, "input_bytes": size(&input), "out_bytes": size(&out) }))
+        }
         Command::Eval(args) => crate::eval::run(args),
     }
 }
