@@ -8,7 +8,7 @@ use crate::nets::{Arch, Net};
 use crate::rng::HostRng;
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::store::{ModuleSnapshot, SafetensorsStore};
+use burn::store::{BurnpackStore, ModuleSnapshot, SafetensorsStore};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use std::path::Path as FsPath;
 use std::time::Instant;
@@ -197,7 +197,9 @@ fn run<M: Module + ModuleSnapshot + Clone>(
     forward: impl Fn(&M, Tensor<2>, Tensor<1>, Option<Tensor<1, Int>>) -> Tensor<2>,
 ) -> Result<Summary> {
     let dir = ckpt_dir(&cfg.out);
-    let model_path = format!("{dir}/model.safetensors");
+    // burnpack keeps parameter ids, which the optimizer's state is keyed by: loaded from
+    // safetensors the model would get fresh ids, orphaning Adam's moments on every resume
+    let model_path = format!("{dir}/model.bpk");
     let ema_path = format!("{dir}/ema.safetensors");
     let optim_path = format!("{dir}/optim.bpk");
     let state_path = format!("{dir}/state.json");
@@ -213,7 +215,7 @@ fn run<M: Module + ModuleSnapshot + Clone>(
         .map_err(|e| Error::Model { path: state_path.clone(), reason: e.to_string() })?;
         start = state["step"].as_u64().unwrap_or(0) as usize;
         loss_avg = state["loss"].as_f64().unwrap_or(f64::NAN);
-        crate::nets::check_loaded(&model_path, model.load_from(&mut SafetensorsStore::from_file(&model_path)))?;
+        crate::nets::check_loaded(&model_path, model.load_from(&mut BurnpackStore::from_file(&model_path)))?;
         crate::nets::check_loaded(&ema_path, ema.load_from(&mut SafetensorsStore::from_file(&ema_path)))?;
         optim =
             optim.load(&optim_path).map_err(|e| Error::Model { path: optim_path.clone(), reason: e.to_string() })?;
@@ -225,7 +227,7 @@ fn run<M: Module + ModuleSnapshot + Clone>(
         std::fs::create_dir_all(&dir).map_err(|e| Error::Model { path: dir.clone(), reason: e.to_string() })?;
         let bad = |p: &str, e: String| Error::Model { path: p.into(), reason: e };
         model
-            .save_into(&mut SafetensorsStore::from_file(&model_path).overwrite(true))
+            .save_into(&mut BurnpackStore::from_file(&model_path).overwrite(true))
             .map_err(|e| bad(&model_path, e.to_string()))?;
         ema.save_into(&mut SafetensorsStore::from_file(&ema_path).overwrite(true))
             .map_err(|e| bad(&ema_path, e.to_string()))?;

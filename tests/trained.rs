@@ -106,3 +106,42 @@ fn bad_weight_files_are_errors() {
         assert!(err.contains(&path) && err.lines().count() == 1, "{name}: {err}");
     }
 }
+
+/// `dg train` checkpoints and resumes: a run stopped at step 20 and resumed to 40 restores
+/// the optimizer's state for the same parameters (a state orphaned by new parameter ids would
+/// be saved beside the new one and double the file), and ships finite weights.
+#[test]
+fn training_checkpoints_and_resumes() {
+    let dir = std::env::temp_dir().join(format!("dg-resume-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("moons.safetensors").to_string_lossy().into_owned();
+    let cfg = |steps| dg::train::TrainConfig {
+        data: "moons".into(),
+        arch: dg::nets::Arch::Mlp(dg::nets::MlpConfig { width: 16, ..Default::default() }),
+        steps,
+        batch: 64,
+        lr: 2e-3,
+        warmup: 5,
+        ema: 0.99,
+        seed: 0,
+        label_dropout: 0.0,
+        out: out.clone(),
+        checkpoint_every: 20,
+    };
+    let device = cpu(Precision::F32).unwrap();
+    let optim = format!("{out}.ckpt/optim.bpk");
+    dg::train::train(&cfg(20), &device, |_| {}).unwrap();
+    let first = std::fs::metadata(&optim).unwrap().len();
+    let summary = dg::train::train(&cfg(40), &device, |_| {}).unwrap();
+    let resumed = std::fs::metadata(&optim).unwrap().len();
+    eprintln!("optimizer state: {first} bytes at step 20, {resumed} after resuming to 40");
+    assert!(resumed < first + first / 10, "the optimizer state grew on resume: {first} -> {resumed} bytes");
+    assert!(summary.final_loss.is_finite());
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{out}.ckpt/state.json")).unwrap()).unwrap();
+    assert_eq!(state["step"], 40);
+    let model = open(&out, Path::Linear, &Conditioning::default(), &device).unwrap();
+    let s = model.score(tensor2(vec![0.1, -0.2], 1, 2, &device), 0.0);
+    assert!(dg::sampler::host2(s).unwrap()[0].iter().all(|v| v.is_finite()));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
