@@ -146,3 +146,25 @@ fn fashion_samples_are_the_garments_asked_for() {
 
 /// The bound of the test above, below what `dg eval` measures on 2,000 samples (docs/eval).
 const AGREEMENT: f64 = 0.6;
+
+/// The page loads Fashion-MNIST's weights in half precision: they must stay the f32 file's
+/// (`dg half`), with samples within about one 8-bit grey level (2/255 ≈ 0.008 in [-1, 1]).
+#[test]
+fn half_precision_weights_sample_like_the_f32_ones() {
+    let device = cpu(Precision::F32).unwrap();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/models");
+    let run = |file: &str| {
+        let model = dg::models::open(&format!("{dir}/{file}"), Path::Linear, &Conditioning::default(), &device).unwrap();
+        let settings = Settings { method: Method::Dg { q: 0.5 }, steps: 12, batch: 20, seed: 5, ..Default::default() };
+        let mut s = Sampler::new(model, settings, &device).unwrap();
+        s.run();
+        s.finish().unwrap().samples.concat()
+    };
+    let (full, half) = (run("fashion.safetensors"), run("fashion-f16.safetensors"));
+    let max = full.iter().zip(&half).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    let mean = full.iter().zip(&half).map(|(a, b)| (a - b).abs()).sum::<f64>() / full.len() as f64;
+    eprintln!("f16 vs f32 weights: max |Δpixel| {max:.1e}, mean {mean:.1e}");
+    assert!(max < 0.02 && mean < 1e-3, "max {max}, mean {mean}");
+    let size = |f: &str| std::fs::metadata(format!("{dir}/{f}")).unwrap().len();
+    assert!(size("fashion-f16.safetensors") * 10 < size("fashion.safetensors") * 6, "not half the size");
+}
