@@ -154,7 +154,8 @@ fn half_precision_weights_sample_like_the_f32_ones() {
     let device = cpu(Precision::F32).unwrap();
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/models");
     let run = |file: &str| {
-        let model = dg::models::open(&format!("{dir}/{file}"), Path::Linear, &Conditioning::default(), &device).unwrap();
+        let model =
+            dg::models::open(&format!("{dir}/{file}"), Path::Linear, &Conditioning::default(), &device).unwrap();
         let settings = Settings { method: Method::Dg { q: 0.5 }, steps: 12, batch: 20, seed: 5, ..Default::default() };
         let mut s = Sampler::new(model, settings, &device).unwrap();
         s.run();
