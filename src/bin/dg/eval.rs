@@ -54,11 +54,17 @@ pub struct EvalArgs {
 }
 
 const QS: [f64; 5] = [0.3, 0.4, 0.5, 0.6, 0.7];
+const PG_WIDE: [f64; 2] = [0.05, 0.95];
+const DG_NARROW: [f64; 2] = [0.45, 0.55];
 
 fn configs() -> Vec<(String, Method)> {
     let mut out = vec![("plain".to_string(), Method::Plain)];
     out.extend(QS.iter().map(|&q| (format!("pg q={q}"), Method::Prior { q })));
     out.extend(QS.iter().map(|&q| (format!("dg q={q}"), Method::Dg { q })));
+    // PG barely moves log p over QS: its extremes and DG near 0.5 make the two ranges overlap,
+    // so quality can be compared at matching log p
+    out.extend(PG_WIDE.iter().map(|&q| (format!("pg q={q}"), Method::Prior { q })));
+    out.extend(DG_NARROW.iter().map(|&q| (format!("dg q={q}"), Method::Dg { q })));
     out.push(("sdg early q=0.5".into(), Method::Sdg { q: 0.5, noise: Noise::EARLY, exact: false }));
     out.push(("sdg late q=0.5".into(), Method::Sdg { q: 0.5, noise: Noise::LATE, exact: false }));
     out
@@ -388,7 +394,10 @@ fn report(c: &Ctx) -> Result<()> {
     )?;
     // quality against log p: DG within PG's range at matching log p?
     let fd_series = |prefix: &str| {
-        let pts = QS
+        let mut qs: Vec<f64> =
+            QS.iter().chain(if prefix == "pg" { &PG_WIDE[..] } else { &DG_NARROW[..] }).copied().collect();
+        qs.sort_by(f64::total_cmp);
+        let pts = qs
             .iter()
             .map(|&q| {
                 let row = cfg_row(&format!("{prefix} q={q}"));
@@ -407,8 +416,7 @@ fn report(c: &Ctx) -> Result<()> {
     }
     write(
         &format!("{out}/frechet-vs-logp.svg"),
-        chart("sample quality against log p (q = 0.3 … 0.7)", "mean log p (nats)", "Fréchet distance", &fd_plot)
-            .as_bytes(),
+        chart("sample quality against log p", "mean log p (nats)", "Fréchet distance", &fd_plot).as_bytes(),
     )?;
     // trajectories along λ
     let traj: Vec<Series> = r["trajectories"]
