@@ -4,12 +4,13 @@
 
 use crate::data::{CLASSES, Images};
 use crate::error::{Error, Result};
+use crate::nets::conv3;
 use crate::rng::HostRng;
 use burn::module::Module;
-use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::conv::Conv2d;
+use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::store::{FloatCastAdapter, ModuleSnapshot, SafetensorsStore};
+use burn::store::{ModuleSnapshot, SafetensorsStore};
 use burn::tensor::activation::{log_softmax, silu};
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -24,13 +25,6 @@ pub struct Classifier {
     conv3: Conv2d,
     features: Linear,
     logits: Linear,
-}
-
-fn conv3(i: usize, o: usize, stride: usize, device: &Device) -> Conv2d {
-    Conv2dConfig::new([i, o], [3, 3])
-        .with_stride([stride, stride])
-        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-        .init(device)
 }
 
 impl Classifier {
@@ -72,9 +66,7 @@ impl Classifier {
     /// Reads a file written by [`train`]; wrong shapes or a truncated file are errors.
     pub fn load(bytes: Vec<u8>, origin: &str, device: &Device) -> Result<Self> {
         let mut net = Classifier::new(device);
-        let mut store = SafetensorsStore::from_bytes(Some(bytes))
-            .with_from_adapter(FloatCastAdapter::to(device.settings().float_dtype.into()));
-        crate::nets::check_loaded(origin, net.load_from(&mut store))?;
+        crate::nets::check_loaded(origin, net.load_from(&mut crate::nets::weights_store(bytes, device)))?;
         Ok(net)
     }
 
@@ -94,7 +86,12 @@ pub fn rows_of(images: &Images, range: std::ops::Range<usize>) -> (Vec<Vec<f64>>
 pub fn accuracy(net: &Classifier, images: &Images, device: &Device) -> Result<f64> {
     let (rows, labels) = rows_of(images, 0..images.len());
     let (_, pred) = net.classify(&rows, device)?;
-    Ok(pred.iter().zip(&labels).filter(|(p, l)| p == l).count() as f64 / labels.len().max(1) as f64)
+    Ok(agreement(&pred, &labels))
+}
+
+/// Fraction of predictions equal to their labels.
+pub fn agreement(pred: &[usize], labels: &[usize]) -> f64 {
+    pred.iter().zip(labels).filter(|(p, l)| p == l).count() as f64 / labels.len().max(1) as f64
 }
 
 /// Cross-entropy training with Adam (cosine decay), on random batches with ±2-pixel shifts;
@@ -135,8 +132,7 @@ pub fn train(
         let y = Tensor::<2>::from_data(TensorData::new(onehot, [batch, k]), &ad);
         let loss = (log_softmax(net.logits(net.features(x)), 1) * y).sum_dim(1).mean().neg();
         let grads = GradientsParams::from_grads(loss.backward(), &net);
-        let rate = lr * (0.05 + 0.95 * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / steps as f64).cos()));
-        net = optim.step(rate, net, grads);
+        net = optim.step(crate::train::cosine(lr, step as f64 / steps as f64), net, grads);
         if step % 50 == 0 || step + 1 == steps {
             progress(step + 1, loss.inner().into_scalar::<f64>());
         }

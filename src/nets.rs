@@ -77,7 +77,8 @@ pub struct ResBlock {
     skip: Option<Conv2d>,
 }
 
-fn conv3(i: usize, o: usize, stride: usize, device: &Device) -> Conv2d {
+/// A 3×3 convolution with padding 1 (`stride` 2 halves the side).
+pub(crate) fn conv3(i: usize, o: usize, stride: usize, device: &Device) -> Conv2d {
     Conv2dConfig::new([i, o], [3, 3])
         .with_stride([stride, stride])
         .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
@@ -334,33 +335,46 @@ impl Net {
     /// as f16 (half the bytes; loading casts them back to the device's precision).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn save(&self, path: &str, half: bool) -> Result<()> {
-        use burn::store::{FloatCastAdapter, ModuleSnapshot, SafetensorsStore};
-        let meta = serde_json::to_string(&self.arch()).expect("serialisable");
-        let mut store = SafetensorsStore::from_file(path).metadata("dg", meta).overwrite(true);
-        if half {
-            store = store.with_to_adapter(FloatCastAdapter::to(burn::tensor::DType::F16));
-        }
+        let arch = self.arch();
         match self {
-            Net::Mlp(m, _) => m.save_into(&mut store),
-            Net::UNet(m, _) => m.save_into(&mut store),
+            Net::Mlp(m, _) => save_with_arch(m, &arch, path, half),
+            Net::UNet(m, _) => save_with_arch(m, &arch, path, half),
         }
-        .map_err(|e| Error::Model { path: path.into(), reason: e.to_string() })
     }
 
     /// Reads a weights file's bytes; `origin` names it in errors.
     pub fn from_bytes(bytes: Vec<u8>, origin: &str, device: &Device) -> Result<Net> {
-        use burn::store::{FloatCastAdapter, ModuleSnapshot, SafetensorsStore};
+        use burn::store::ModuleSnapshot;
         let arch = read_arch(&bytes).map_err(|reason| Error::Model { path: origin.into(), reason })?;
         let mut net = Net::init(&arch, device);
-        // files hold f32 (or f16); the device may run f64
-        let mut store = SafetensorsStore::from_bytes(Some(bytes))
-            .with_from_adapter(FloatCastAdapter::to(device.settings().float_dtype.into()));
+        let mut store = weights_store(bytes, device);
         match &mut net {
             Net::Mlp(m, _) => check_loaded(origin, m.load_from(&mut store))?,
             Net::UNet(m, _) => check_loaded(origin, m.load_from(&mut store))?,
         }
         Ok(net)
     }
+}
+
+/// A safetensors file's bytes as a store that casts its floats (f32 or f16 in files) to the
+/// device's precision (which may be f64).
+pub(crate) fn weights_store(bytes: Vec<u8>, device: &Device) -> burn::store::SafetensorsStore {
+    use burn::store::{FloatCastAdapter, SafetensorsStore};
+    SafetensorsStore::from_bytes(Some(bytes))
+        .with_from_adapter(FloatCastAdapter::to(device.settings().float_dtype.into()))
+}
+
+/// Writes a module's weights with `arch` in the `dg` metadata entry (what [`Net::from_bytes`]
+/// reads back); `half` stores the floats as f16.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn save_with_arch<M: burn::store::ModuleSnapshot>(m: &M, arch: &Arch, path: &str, half: bool) -> Result<()> {
+    use burn::store::{FloatCastAdapter, SafetensorsStore};
+    let meta = serde_json::to_string(arch).expect("serialisable");
+    let mut store = SafetensorsStore::from_file(path).metadata("dg", meta).overwrite(true);
+    if half {
+        store = store.with_to_adapter(FloatCastAdapter::to(burn::tensor::DType::F16));
+    }
+    m.save_into(&mut store).map_err(|e| Error::Model { path: path.into(), reason: e.to_string() })
 }
 
 /// The `dg` entry of a safetensors header: 8 bytes of little-endian length, then JSON.

@@ -138,8 +138,12 @@ fn lr_at(cfg: &TrainConfig, step: usize) -> f64 {
     if step < cfg.warmup {
         return cfg.lr * (step + 1) as f64 / cfg.warmup as f64;
     }
-    let p = (step - cfg.warmup) as f64 / (cfg.steps - cfg.warmup).max(1) as f64;
-    cfg.lr * (0.05 + 0.95 * 0.5 * (1.0 + (std::f64::consts::PI * p.min(1.0)).cos()))
+    cosine(cfg.lr, (step - cfg.warmup) as f64 / (cfg.steps - cfg.warmup).max(1) as f64)
+}
+
+/// Cosine decay from `lr` to 5 % of it over progress `p` ∈ [0, 1].
+pub(crate) fn cosine(lr: f64, p: f64) -> f64 {
+    lr * (0.05 + 0.95 * 0.5 * (1.0 + (std::f64::consts::PI * p.min(1.0)).cos()))
 }
 
 /// Noise fractions: half uniform in t, half uniform in λ ∈ [-10, 10] (where samplers step).
@@ -284,9 +288,7 @@ fn write_shipped<M: ModuleSnapshot + Module>(
     loss: f64,
     wall: f64,
 ) -> Result<()> {
-    let meta = serde_json::to_string(&cfg.arch).expect("serialisable");
-    ema.save_into(&mut SafetensorsStore::from_file(&cfg.out).metadata("dg", meta).overwrite(true))
-        .map_err(|e| Error::Model { path: cfg.out.clone(), reason: e.to_string() })?;
+    crate::nets::save_with_arch(ema, &cfg.arch, &cfg.out, false)?;
     let summary = serde_json::json!({ "config": cfg, "params": count_params(ema), "steps_done": step, "loss": loss, "wall_s_this_run": wall });
     std::fs::write(format!("{}.json", cfg.out), serde_json::to_string_pretty(&summary).expect("json"))
         .map_err(|e| Error::Model { path: cfg.out.clone(), reason: e.to_string() })

@@ -72,6 +72,8 @@ fn configs() -> Vec<(String, Method)> {
 
 /// CFG scales and the methods run at each.
 const CFG_SCALES: [f64; 4] = [0.0, 1.0, 2.0, 3.0];
+const CFG_METHODS: [(&str, Method); 3] =
+    [("plain", Method::Plain), ("dg q=0.3", Method::Dg { q: 0.3 }), ("dg q=0.7", Method::Dg { q: 0.7 })];
 
 struct Ctx {
     args: EvalArgs,
@@ -185,6 +187,24 @@ fn mean_se(v: &[f64]) -> (f64, f64) {
     (m, (var / n).sqrt())
 }
 
+/// A number of the results, NaN where missing.
+fn num(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(f64::NAN)
+}
+
+/// The table cells of one measured set: FD (`fd_digits` decimals), log p ± s.e., bits per
+/// pixel, class agreement.
+fn cells(row: &Value, fd_digits: usize) -> String {
+    let (lp, se) = mean_se(&floats(&row["logp"]));
+    format!(
+        "{:.*} | {lp:.1} ± {se:.1} | {:.3} | {:.1} %",
+        fd_digits,
+        num(&row["frechet"]),
+        mean_se(&floats(&row["bpp"])).0,
+        100.0 * num(&row["class_agreement"])
+    )
+}
+
 fn floats(v: &Value) -> Vec<f64> {
     v.as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default()
 }
@@ -211,7 +231,7 @@ pub fn run(args: EvalArgs) -> Result<Value> {
     let test = dg::data::fashion("t10k")?;
     let (test_rows, labels) = dg::classifier::rows_of(&test, 0..test.len());
     let (features, pred) = classifier.classify(&test_rows, &device)?;
-    let accuracy = pred.iter().zip(&labels).filter(|(p, l)| p == l).count() as f64 / labels.len() as f64;
+    let accuracy = dg::classifier::agreement(&pred, &labels);
     let reference = Moments::of(&features)?;
     let settings = json!({
         "model": args.model, "samples": args.samples, "logp_samples": args.logp_samples, "cfg_samples": args.cfg_samples, "steps": args.steps,
@@ -229,20 +249,16 @@ pub fn run(args: EvalArgs) -> Result<Value> {
     eprintln!("classifier: {:.2} % on {} test images", 100.0 * accuracy, labels.len());
     let mut ctx = Ctx { args, device, classifier, reference, results };
     // a second half of the test set against the first: the floor of the Fréchet distance
-    ctx.once("test_split", |c| {
-        let half = test_rows.len() / 2;
-        let (fa, _) = c.classifier.classify(&test_rows[..half], &c.device)?;
-        let (fb, _) = c.classifier.classify(&test_rows[half..], &c.device)?;
-        Ok(json!({ "frechet_half_vs_half": frechet_distance(&Moments::of(&fa)?, &Moments::of(&fb)?) }))
+    ctx.once("test_split", |_| {
+        let (fa, fb) = features.split_at(features.len() / 2);
+        Ok(json!({ "frechet_half_vs_half": frechet_distance(&Moments::of(fa)?, &Moments::of(fb)?) }))
     })?;
     for (name, method) in configs() {
         let (n, enc) = (ctx.args.samples, ctx.args.logp_samples);
         ctx.once(&format!("config {name}"), |c| c.measure(&name, method, 1.0, n, enc, &name))?;
     }
     for w in CFG_SCALES {
-        for (name, method) in
-            [("plain", Method::Plain), ("dg q=0.3", Method::Dg { q: 0.3 }), ("dg q=0.7", Method::Dg { q: 0.7 })]
-        {
+        for (name, method) in CFG_METHODS {
             let (n, key) = (ctx.args.cfg_samples, format!("cfg {w} {name}"));
             ctx.once(&key, |c| c.measure(name, method, w, n, n, &key))?;
         }
@@ -335,26 +351,18 @@ fn report(c: &Ctx) -> Result<()> {
          log p: nats (784 dimensions, pixels in [-1, 1]) by encoding (SPEC 2, Hutchinson, {} steps), mean ± standard error. \
          PNG: 8-bit grey, best compression; the test images average {:.3} bits per pixel. \
          Classes: how often the classifier names the class the sample was conditioned on.\n",
-        100.0 * r["classifier"]["test_accuracy"].as_f64().unwrap_or(f64::NAN),
+        100.0 * num(&r["classifier"]["test_accuracy"]),
         r["classifier"]["test_images"],
-        r["test_split"]["frechet_half_vs_half"].as_f64().unwrap_or(f64::NAN),
+        num(&r["test_split"]["frechet_half_vs_half"]),
         s["steps"],
-        r["test_set"]["bpp_mean"].as_f64().unwrap_or(f64::NAN)
+        num(&r["test_set"]["bpp_mean"])
     );
     md.push_str(
         "| method | FD ↓ | log p (encoded) | PNG bits/pixel | classes | samples |\n|---|---|---|---|---|---|\n",
     );
     for (name, _) in configs() {
         let row = cfg_row(&name);
-        let (lp, se) = mean_se(&floats(&row["logp"]));
-        let _ = writeln!(
-            md,
-            "| {name} | {:.2} | {lp:.1} ± {se:.1} | {:.3} | {:.1} % | {} |",
-            row["frechet"].as_f64().unwrap_or(f64::NAN),
-            mean_se(&floats(&row["bpp"])).0,
-            100.0 * row["class_agreement"].as_f64().unwrap_or(f64::NAN),
-            row["n"]
-        );
+        let _ = writeln!(md, "| {name} | {} | {} |", cells(row, 2), row["n"]);
     }
     // log p against q
     let by_q = |prefix: &str| -> Series {
@@ -401,7 +409,7 @@ fn report(c: &Ctx) -> Result<()> {
             .iter()
             .map(|&q| {
                 let row = cfg_row(&format!("{prefix} q={q}"));
-                (mean_se(&floats(&row["logp"])).0, row["frechet"].as_f64().unwrap_or(f64::NAN))
+                (mean_se(&floats(&row["logp"])).0, num(&row["frechet"]))
             })
             .collect();
         Series::line(&prefix.to_uppercase(), pts)
@@ -409,10 +417,7 @@ fn report(c: &Ctx) -> Result<()> {
     let mut fd_plot = vec![fd_series("dg"), fd_series("pg")];
     for name in ["plain", "sdg early q=0.5", "sdg late q=0.5"] {
         let row = cfg_row(name);
-        fd_plot.push(Series::dots(
-            name,
-            vec![(mean_se(&floats(&row["logp"])).0, row["frechet"].as_f64().unwrap_or(f64::NAN))],
-        ));
+        fd_plot.push(Series::dots(name, vec![(mean_se(&floats(&row["logp"])).0, num(&row["frechet"]))]));
     }
     write(
         &format!("{out}/frechet-vs-logp.svg"),
@@ -470,16 +475,8 @@ fn report(c: &Ctx) -> Result<()> {
          as the sample count falls, so compare FD within this table only.\n\n| CFG scale | method | FD | log p | PNG bits/pixel | classes |\n|---|---|---|---|---|---|\n",
     );
     for w in CFG_SCALES {
-        for name in ["plain", "dg q=0.3", "dg q=0.7"] {
-            let row = &r[format!("cfg {w} {name}")];
-            let (lp, se) = mean_se(&floats(&row["logp"]));
-            let _ = writeln!(
-                md,
-                "| {w} | {name} | {:.1} | {lp:.1} ± {se:.1} | {:.3} | {:.1} % |",
-                row["frechet"].as_f64().unwrap_or(f64::NAN),
-                mean_se(&floats(&row["bpp"])).0,
-                100.0 * row["class_agreement"].as_f64().unwrap_or(f64::NAN)
-            );
+        for (name, _) in CFG_METHODS {
+            let _ = writeln!(md, "| {w} | {name} | {} |", cells(&r[format!("cfg {w} {name}")], 1));
         }
     }
     let a = &r["alignment"];
@@ -489,9 +486,9 @@ fn report(c: &Ctx) -> Result<()> {
          (sᵀu > 0) and for {:.0} % checked without it (ω > 0); the two ways agree on {:.0} %. Where SA holds, \
          Prior Guidance provably moves log p the way q asks.\n",
         a["latents"],
-        100.0 * a["holds_with_score"].as_f64().unwrap_or(f64::NAN),
-        100.0 * a["holds_without_score"].as_f64().unwrap_or(f64::NAN),
-        100.0 * a["agreement"].as_f64().unwrap_or(f64::NAN)
+        100.0 * num(&a["holds_with_score"]),
+        100.0 * num(&a["holds_without_score"]),
+        100.0 * num(&a["agreement"])
     );
     let _ = writeln!(
         md,
