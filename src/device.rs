@@ -69,9 +69,16 @@ pub fn cpu_f64() -> Device {
 /// Native wgpu: the first adapter wgpu finds (a GPU, or lavapipe's software Vulkan).
 #[cfg(not(target_arch = "wasm32"))]
 pub fn wgpu() -> Result<Device> {
+    wgpu_with_setup().map(|(d, _)| d)
+}
+
+/// Native wgpu and the wgpu handles burn runs it on (for [`crate::canvas`]).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn wgpu_with_setup() -> Result<(Device, burn::backend::wgpu::WgpuSetup)> {
     // burn panics deep inside when no adapter exists; initialise explicitly to get an error.
-    static INIT: std::sync::OnceLock<std::result::Result<Device, String>> = std::sync::OnceLock::new();
-    INIT.get_or_init(|| Device::wgpu_options().init().map_err(|e| format!("no wgpu adapter: {e}")))
+    type Init = std::result::Result<(Device, burn::backend::wgpu::WgpuSetup), String>;
+    static INIT: std::sync::OnceLock<Init> = std::sync::OnceLock::new();
+    INIT.get_or_init(|| Device::wgpu_options().init_with_setup().map_err(|e| format!("no wgpu adapter: {e}")))
         .clone()
         .map_err(Error::Backend)
 }

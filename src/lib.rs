@@ -6,6 +6,7 @@
 //! [`sampler::Sampler`] runs it step by step. The maths is in `SPEC.md` terms throughout.
 
 pub mod alignment;
+pub mod canvas;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod classifier;
 #[cfg(not(target_arch = "wasm32"))]

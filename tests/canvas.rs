@@ -1,0 +1,140 @@
+//! Drawing straight from burn's buffers (src/canvas.rs) against a reference drawn from the
+//! read-back values, as the page's canvas path draws them: on wgpu (lavapipe here).
+
+use burn::backend::wgpu::wgpu;
+use burn::tensor::{Device, Tensor, TensorData};
+use dg::canvas::{Painter, Picture, SPAN};
+use dg::device::wgpu_with_setup;
+
+const FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
+
+/// Draws `x` into a fresh `w`×`h` texture (after `before`, drawn into the same layer first)
+/// and reads the pixels back, RGBA rows.
+fn render(painter: &Painter, setup_device: &wgpu::Device, queue: &wgpu::Queue, states: &[Tensor<2>], picture: Picture, w: u32, h: u32) -> Vec<u8> {
+    let texture = setup_device.create_texture(&wgpu::TextureDescriptor {
+        label: None,
+        size: wgpu::Extent3d { width: w, height: h, depth_or_array_layers: 1 },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: FORMAT,
+        usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+        view_formats: &[],
+    });
+    let view = texture.create_view(&Default::default());
+    let mut layer = painter.layer(states[0].dims()[0]);
+    for x in states {
+        painter.draw(&mut layer, x, picture, &view, w, h).expect("draws");
+    }
+    let row = (w * 4).div_ceil(256) * 256;
+    let out = setup_device.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: (row * h) as u64,
+        usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+        mapped_at_creation: false,
+    });
+    let mut enc = setup_device.create_command_encoder(&Default::default());
+    enc.copy_texture_to_buffer(
+        texture.as_image_copy(),
+        wgpu::TexelCopyBufferInfo {
+            buffer: &out,
+            layout: wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(row), rows_per_image: None },
+        },
+        wgpu::Extent3d { width: w, height: h, depth_or_array_layers: 1 },
+    );
+    queue.submit([enc.finish()]);
+    out.slice(..).map_async(wgpu::MapMode::Read, |r| r.expect("maps"));
+    setup_device.poll(wgpu::PollType::wait_indefinitely()).expect("polls");
+    let data = out.slice(..).get_mapped_range().expect("mapped");
+    (0..h as usize).flat_map(|y| data[y * row as usize..y * row as usize + 4 * w as usize].to_vec()).collect()
+}
+
+/// The page's image grid: `n` images of `side`² values, `ceil(√n)` columns, top-left aligned,
+/// scaled by nearest neighbour to fit, white around; grey = 8-bit (x + 1)·127.5.
+fn reference_grid(x: &[f32], n: usize, side: usize, w: usize, h: usize) -> Vec<u8> {
+    let cols = (n as f64).sqrt().ceil() as usize;
+    let rows = n.div_ceil(cols);
+    let scale = (w as f32 / (cols * side) as f32).min(h as f32 / (rows * side) as f32);
+    let mut out = vec![255u8; w * h * 4];
+    for py in 0..h {
+        for px in 0..w {
+            let (c, r) = (((px as f32 + 0.5) / scale) as usize, ((py as f32 + 0.5) / scale) as usize);
+            let (col, row) = (c / side, r / side);
+            let k = row * cols + col;
+            if col >= cols || row >= rows || k >= n {
+                continue;
+            }
+            let v = x[k * side * side + (r % side) * side + c % side];
+            let g = ((v + 1.0) * 127.5).clamp(0.0, 255.0).round() as u8;
+            out[(py * w + px) * 4..][..3].copy_from_slice(&[g, g, g]);
+        }
+    }
+    out
+}
+
+fn max_diff(a: &[u8], b: &[u8]) -> (u8, usize) {
+    let d: Vec<u8> = a.iter().zip(b).map(|(p, q)| p.abs_diff(*q)).collect();
+    (*d.iter().max().unwrap(), d.iter().filter(|&&v| v > 1).count())
+}
+
+fn setup() -> (Device, Painter, wgpu::Device, wgpu::Queue) {
+    let (device, setup) = wgpu_with_setup().expect("a wgpu adapter (install mesa-vulkan-drivers for lavapipe)");
+    let painter = Painter::new(&setup, FORMAT);
+    (device, painter, setup.device.clone(), setup.queue.clone())
+}
+
+/// Six 28×28 images, drawn contiguous, transposed (strided), as a slice at an unaligned offset
+/// and as the result of queued kernels: every pixel within one 8-bit level of the reference.
+#[test]
+fn image_grid_matches_the_reference_for_any_layout() {
+    let (device, painter, gd, queue) = setup();
+    let (n, side, (w, h)) = (6usize, 28usize, (200u32, 150u32));
+    let values: Vec<f32> = (0..n * side * side).map(|i| ((i as f32 * 0.37).sin() * 1.3).clamp(-1.4, 1.4)).collect();
+    let full = Tensor::<2>::from_data(TensorData::new(values.clone(), [n, side * side]), &device);
+    let transposed = Tensor::<2>::from_data(
+        TensorData::new((0..side * side).flat_map(|p| (0..n).map(move |k| (k, p))).map(|(k, p)| values[k * side * side + p]).collect::<Vec<_>>(), [side * side, n]),
+        &device,
+    )
+    .transpose();
+    let sliced = full.clone().slice([1..n]);
+    // Still queued when drawn: the draw must see the kernels' result.
+    let computed = full.clone().mul_scalar(3.0) - full.clone().mul_scalar(2.0);
+    let cases = [("contiguous", full, 0), ("transposed", transposed, 0), ("sliced", sliced, 1), ("computed", computed, 0)];
+    for (name, x, from) in cases {
+        let k = n - from;
+        let got = render(&painter, &gd, &queue, &[x], Picture::Images, w, h);
+        let want = reference_grid(&values[from * side * side..], k, side, w as usize, h as usize);
+        let (max, over) = max_diff(&got, &want);
+        eprintln!("{name}: {k} images on {w}x{h}: max |Δ| = {max} levels, {over} channels off by more than 1");
+        assert!(max <= 1, "{name}: a pixel differs by {max} levels");
+    }
+}
+
+/// Particles: opaque where they are, their trail (alpha 0.18) between the last positions, the
+/// histogram under them (alpha 0.55 in the fullest cell), transparent elsewhere.
+#[test]
+fn particles_trails_and_histogram_land_where_the_positions_say() {
+    let (device, painter, gd, queue) = setup();
+    let (w, h) = (448u32, 448u32);
+    let px = |v: f32| (w as f32 / 2.0 + v * w as f32 / (2.0 * SPAN)) as usize;
+    let py = |v: f32| (h as f32 / 2.0 - v * w as f32 / (2.0 * SPAN)) as usize;
+    // Three particles, two of them in one histogram cell, moved right by 1.75 between draws.
+    let before = [-1.75f32, 1.1, -1.75, 1.11, 1.0, -2.0];
+    let after: Vec<f32> = before.iter().enumerate().map(|(i, v)| if i % 2 == 0 { v + 1.75 } else { *v }).collect();
+    let t = |v: &[f32]| Tensor::<2>::from_data(TensorData::new(v.to_vec(), [3, 2]), &device);
+    let got = render(&painter, &gd, &queue, &[t(&before), t(&after)], Picture::Particles { heat: true }, w, h);
+    let at = |x: usize, y: usize| &got[(y * w as usize + x) * 4..][..4];
+    for i in 0..3 {
+        assert_eq!(at(px(after[2 * i]), py(after[2 * i + 1])), [192, 57, 43, 255], "particle {i} is drawn where it is");
+    }
+    // Halfway along the first particle's trail: trail over heat-free background.
+    let mid = at(px(-0.875), py(1.1));
+    eprintln!("trail midpoint RGBA {mid:?}, empty corner RGBA {:?}", at(2, 2));
+    assert!((40..=52).contains(&mid[3]), "trail alpha 0.18 (46/255), got {mid:?}");
+    assert_eq!(at(2, 2), [0, 0, 0, 0], "nothing drawn far from the particles");
+    // The cell of the two close particles holds the most: 0.55 alpha of blue, away from the dot.
+    let (cx, cy) = (px(0.0) + 5, py(1.1) + 3);
+    let heat = at(cx, cy);
+    eprintln!("fullest histogram cell RGBA {heat:?}");
+    assert!((136..=144).contains(&heat[3]) && heat[2] > heat[0], "0.55 alpha (140/255) of blue, got {heat:?}");
+}
