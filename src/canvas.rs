@@ -62,7 +62,8 @@ struct View {
 
 impl View {
     fn bytes(&self) -> Vec<u8> {
-        let u = [self.n, self.dim, self.s0, self.s1, self.cols, self.side, self.ring, self.head, self.filled, self.grid];
+        let u =
+            [self.n, self.dim, self.s0, self.s1, self.cols, self.side, self.ring, self.head, self.filled, self.grid];
         let f = [self.width, self.height, self.span, self.scale];
         let tail = [self.base, 0];
         let bytes = |v: &[u32]| v.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>();
@@ -92,6 +93,15 @@ pub struct Layer {
     n: usize,
     head: u32,
     filled: u32,
+}
+
+/// Freed now, not when JS collects the handles: browsers' WebGPU frees a buffer on `destroy`.
+impl Drop for Layer {
+    fn drop(&mut self) {
+        for b in [&self.view, &self.trail, &self.counts] {
+            b.destroy();
+        }
+    }
 }
 
 /// The buffer behind a float tensor on burn's wgpu device, with its element strides.
@@ -269,19 +279,32 @@ impl Painter {
         let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("dg draw") });
         if let Picture::Particles { heat } = picture {
             let groups = b.n.div_ceil(64);
-            let run = |p: &wgpu::ComputePipeline, entries: &[(u32, wgpu::BindingResource)], n: u32, enc: &mut wgpu::CommandEncoder| {
+            let run = |p: &wgpu::ComputePipeline,
+                       entries: &[(u32, wgpu::BindingResource)],
+                       n: u32,
+                       enc: &mut wgpu::CommandEncoder| {
                 let g = self.bind(&p.get_bind_group_layout(0), entries);
                 let mut pass = enc.begin_compute_pass(&Default::default());
                 pass.set_pipeline(p);
                 pass.set_bind_group(0, &g, &[]);
                 pass.dispatch_workgroups(n, 1, 1);
             };
-            run(&self.push, &[(0, view_res.clone()), (1, x_res.clone()), (2, layer.trail.as_entire_binding())], groups, &mut enc);
+            run(
+                &self.push,
+                &[(0, view_res.clone()), (1, x_res.clone()), (2, layer.trail.as_entire_binding())],
+                groups,
+                &mut enc,
+            );
             if heat {
                 enc.clear_buffer(&layer.counts, 0, None);
                 let counts = [(0, view_res.clone()), (1, x_res.clone()), (4, layer.counts.as_entire_binding())];
                 run(&self.count, &counts, groups, &mut enc);
-                run(&self.most, &[(0, view_res.clone()), (4, layer.counts.as_entire_binding())], (GRID * GRID).div_ceil(64), &mut enc);
+                run(
+                    &self.most,
+                    &[(0, view_res.clone()), (4, layer.counts.as_entire_binding())],
+                    (GRID * GRID).div_ceil(64),
+                    &mut enc,
+                );
             }
         }
         {
@@ -291,16 +314,20 @@ impl Painter {
                     view: target,
                     depth_slice: None,
                     resolve_target: None,
-                    ops: wgpu::Operations { load: wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT), store: wgpu::StoreOp::Store },
+                    ops: wgpu::Operations {
+                        load: wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT),
+                        store: wgpu::StoreOp::Store,
+                    },
                 })],
                 ..Default::default()
             });
-            let mut draw = |p: &wgpu::RenderPipeline, entries: &[(u32, wgpu::BindingResource)], vertices: u32, instances: u32| {
-                let g = self.bind(&p.get_bind_group_layout(0), entries);
-                pass.set_pipeline(p);
-                pass.set_bind_group(0, &g, &[]);
-                pass.draw(0..vertices, 0..instances);
-            };
+            let mut draw =
+                |p: &wgpu::RenderPipeline, entries: &[(u32, wgpu::BindingResource)], vertices: u32, instances: u32| {
+                    let g = self.bind(&p.get_bind_group_layout(0), entries);
+                    pass.set_pipeline(p);
+                    pass.set_bind_group(0, &g, &[]);
+                    pass.draw(0..vertices, 0..instances);
+                };
             match picture {
                 Picture::Images => draw(&self.images, &[(0, view_res.clone()), (1, x_res.clone())], 3, 1),
                 Picture::Particles { heat } => {

@@ -1,12 +1,14 @@
 //! The browser API (wasm32 only): a thin wasm-bindgen layer over [`Sampler`]. Every error is
 //! a JS `Error` with the library's one-line message; readback is async only.
 
+use crate::canvas::{Layer, Painter, Picture};
 use crate::device::{Precision, cpu};
 use crate::gmm::{Gmm, MixtureSpec};
 use crate::models::{Conditioning, from_weights};
 use crate::sampler::{Sampler, Settings};
 use crate::schedule::Path;
 use crate::score::ScoreModel;
+use burn::backend::wgpu::{WgpuSetup, wgpu};
 use burn::tensor::{Device, Tensor};
 use js_sys::{Float32Array, Object, Reflect, Uint8Array};
 use std::cell::RefCell;
@@ -18,9 +20,21 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// burn's WebGPU device, the wgpu handles it runs on, and the painter built on them.
+#[derive(Clone)]
+struct WebGpu {
+    device: Device,
+    setup: WgpuSetup,
+    painter: Option<Rc<Painter>>,
+}
+
 thread_local! {
     /// burn's WebGPU runtime can be initialised once per page.
-    static WEBGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
+    static WEBGPU: RefCell<Option<WebGpu>> = const { RefCell::new(None) };
+}
+
+fn webgpu() -> Option<WebGpu> {
+    WEBGPU.with(|w| w.borrow().clone())
 }
 
 fn js_err(e: impl std::fmt::Display) -> JsError {
@@ -33,15 +47,15 @@ async fn device(backend: &str) -> Result<Device, JsError> {
     match backend {
         "cpu" => cpu(Precision::F32).map_err(js_err),
         "webgpu" => {
-            if let Some(d) = WEBGPU.with(|w| w.borrow().clone()) {
-                return Ok(d);
+            if let Some(g) = webgpu() {
+                return Ok(g.device);
             }
-            let d = Device::wgpu_options()
-                .init_async()
+            let (device, setup) = Device::wgpu_options()
+                .init_with_setup_async()
                 .await
                 .map_err(|e| JsError::new(&format!("backend: WebGPU: {e}")))?;
-            WEBGPU.with(|w| *w.borrow_mut() = Some(d.clone()));
-            Ok(d)
+            WEBGPU.with(|w| *w.borrow_mut() = Some(WebGpu { device: device.clone(), setup, painter: None }));
+            Ok(device)
         }
         other => Err(JsError::new(&format!("invalid backend: '{other}' is not webgpu or cpu"))),
     }
@@ -57,12 +71,22 @@ struct ModelOptions {
     cfg: Option<f64>,
 }
 
+/// A canvas a run draws on with wgpu: its surface, the painter's layer for it, its size.
+struct Screen {
+    canvas: JsValue,
+    surface: wgpu::Surface<'static>,
+    painter: Rc<Painter>,
+    layer: Layer,
+    size: (u32, u32),
+}
+
 /// One sampling run, stepped from JS.
 #[wasm_bindgen]
 pub struct Run {
     sampler: Option<Sampler>,
     dim: usize,
     backend: String,
+    screen: Option<Screen>,
 }
 
 #[wasm_bindgen]
@@ -92,7 +116,7 @@ impl Run {
         };
         let dim = model.dim();
         let sampler = Sampler::new(model, settings, &device).map_err(js_err)?;
-        Ok(Run { sampler: Some(sampler), dim, backend })
+        Ok(Run { sampler: Some(sampler), dim, backend, screen: None })
     }
 
     fn live(&self) -> Result<&Sampler, JsError> {
@@ -108,13 +132,17 @@ impl Run {
     }
 
     /// Reads the current state back: `{lambda, steps_done, done, dim, x, logp, guard_steps, nfe}`
-    /// with `x` a row-major Float32Array and `logp` one number per sample.
-    pub async fn read(&self) -> Result<JsValue, JsError> {
+    /// with `x` a row-major Float32Array and `logp` one number per sample. `with_x: false`
+    /// leaves `x` out (null), for runs that [`Run::draw`] on the GPU.
+    pub async fn read(&self, with_x: Option<bool>) -> Result<JsValue, JsError> {
         let s = self.live()?;
-        let x = read(s.state().x.clone()).await?;
+        let x = match with_x.unwrap_or(true) {
+            true => Some(read(s.state().x.clone()).await?),
+            false => None,
+        };
         let logp = read(s.state().logp.clone()).await?;
         let guards = read(s.guard_steps()).await?;
-        if x.iter().chain(&logp).any(|v| !v.is_finite()) {
+        if x.iter().flatten().chain(&logp).any(|v| !v.is_finite()) {
             return Err(JsError::new(&format!(
                 "invalid steps: the run diverged within {} steps; use more steps or a q nearer 0.5",
                 s.steps_done()
@@ -125,7 +153,7 @@ impl Run {
         set(&out, "steps_done", (s.steps_done() as u32).into())?;
         set(&out, "done", s.is_done().into())?;
         set(&out, "dim", (self.dim as u32).into())?;
-        set(&out, "x", Float32Array::from(&x[..]).into())?;
+        set(&out, "x", x.map_or(JsValue::NULL, |x| Float32Array::from(&x[..]).into()))?;
         set(&out, "logp", Float32Array::from(&logp[..]).into())?;
         set(&out, "guard_steps", guards.first().copied().unwrap_or(0.0).into())?;
         set(&out, "nfe", (s.nfe() as u32).into())?;
@@ -133,11 +161,76 @@ impl Run {
         Ok(out.into())
     }
 
+    /// Draws the current state on `canvas` (an `HTMLCanvasElement` or `OffscreenCanvas`
+    /// without a 2-D context) with wgpu, from the state's GPU buffer: no readback. WebGPU runs
+    /// only. Images as a grid; 2-D particles with their trails, over their histogram if `heat`.
+    pub fn draw(&mut self, canvas: JsValue, heat: bool) -> Result<(), JsError> {
+        let x = self.live()?.state().x.clone();
+        let picture = Picture::for_dim(self.dim, heat).map_err(js_err)?;
+        let size = canvas_size(&canvas)?;
+        if self.screen.as_ref().is_none_or(|s| s.canvas != canvas) {
+            self.screen = Some(self.screen_on(canvas)?);
+        }
+        let screen = self.screen.as_mut().expect("set above");
+        let gpu = webgpu().ok_or_else(|| JsError::new("backend: WebGPU is not initialised"))?;
+        if screen.size != size {
+            configure(&screen.surface, &gpu.setup, screen.painter.format(), size);
+            screen.size = size;
+        }
+        let frame = match screen.surface.get_current_texture() {
+            wgpu::CurrentSurfaceTexture::Success(t) | wgpu::CurrentSurfaceTexture::Suboptimal(t) => t,
+            other => return Err(JsError::new(&format!("backend: the canvas gave no texture to draw on ({other:?})"))),
+        };
+        let view = frame.texture.create_view(&Default::default());
+        screen.painter.draw(&mut screen.layer, &x, picture, &view, size.0, size.1).map_err(js_err)?;
+        gpu.setup.queue.present(frame);
+        Ok(())
+    }
+
+    /// A surface on `canvas`, and the painter for its format (built once per page).
+    fn screen_on(&self, canvas: JsValue) -> Result<Screen, JsError> {
+        if self.backend != "webgpu" {
+            return Err(JsError::new("invalid backend: drawing on the GPU needs a WebGPU run"));
+        }
+        let gpu = webgpu().ok_or_else(|| JsError::new("backend: WebGPU is not initialised"))?;
+        let target = match canvas.clone().dyn_into::<web_sys::HtmlCanvasElement>() {
+            Ok(c) => wgpu::SurfaceTarget::Canvas(c),
+            Err(v) => match v.dyn_into::<web_sys::OffscreenCanvas>() {
+                Ok(c) => wgpu::SurfaceTarget::OffscreenCanvas(c),
+                Err(_) => return Err(JsError::new("invalid canvas: not an HTMLCanvasElement or OffscreenCanvas")),
+            },
+        };
+        let surface = gpu
+            .setup
+            .instance
+            .create_surface(target)
+            .map_err(|e| JsError::new(&format!("invalid canvas: no WebGPU context on it ({e})")))?;
+        let format = surface
+            .get_capabilities(&gpu.setup.adapter)
+            .formats
+            .first()
+            .copied()
+            .ok_or_else(|| JsError::new("backend: the canvas offers no texture format"))?;
+        let painter = match gpu.painter.filter(|p| p.format() == format) {
+            Some(p) => p,
+            None => {
+                let p = Rc::new(Painter::new(&gpu.setup, format));
+                WEBGPU.with(|w| w.borrow_mut().as_mut().map(|g| g.painter = Some(p.clone())));
+                p
+            }
+        };
+        let n = self.live()?.state().x.dims()[0];
+        let size = canvas_size(&canvas)?;
+        configure(&surface, &gpu.setup, format, size);
+        Ok(Screen { canvas, surface, layer: painter.layer(n), painter, size })
+    }
+
     /// Frees the run's tensors now rather than when JS collects the object, and hands the
     /// WebGPU pool's free pages back, so that repeated runs do not hold on to GPU memory.
     pub fn dispose(&mut self) {
+        self.screen = None;
         if self.sampler.take().is_some() && self.backend == "webgpu" {
-            WEBGPU.with(|w| w.borrow().as_ref().map(Device::memory_cleanup));
+            WEBGPU.with(|w| w.borrow().as_ref().map(|g| g.device.memory_cleanup()));
         }
     }
 }
@@ -161,7 +254,7 @@ pub fn memory_usage() -> Result<JsValue, JsError> {
     let wasm_bytes = bytes.unchecked_into::<js_sys::ArrayBuffer>().byte_length();
     let out = Object::new();
     set(&out, "wasm_bytes", wasm_bytes.into())?;
-    let gpu = WEBGPU.with(|w| w.borrow().as_ref().and_then(Device::memory_pool_usage));
+    let gpu = webgpu().and_then(|g| g.device.memory_pool_usage());
     match gpu {
         Some(u) => {
             let g = Object::new();
@@ -173,6 +266,33 @@ pub fn memory_usage() -> Result<JsValue, JsError> {
         None => set(&out, "gpu", JsValue::NULL)?,
     }
     Ok(out.into())
+}
+
+fn canvas_size(canvas: &JsValue) -> Result<(u32, u32), JsError> {
+    let dim = |k: &str| Reflect::get(canvas, &k.into()).ok().and_then(|v| v.as_f64()).filter(|v| *v >= 1.0);
+    match (dim("width"), dim("height")) {
+        (Some(w), Some(h)) => Ok((w as u32, h as u32)),
+        _ => Err(JsError::new("invalid canvas: it needs a width and height of at least 1")),
+    }
+}
+
+/// Premultiplied alpha, which every WebGPU canvas supports (wgpu lists only opaque on the web):
+/// the page lays the particles over its own heat map.
+fn configure(surface: &wgpu::Surface, setup: &WgpuSetup, format: wgpu::TextureFormat, (width, height): (u32, u32)) {
+    surface.configure(
+        &setup.device,
+        &wgpu::SurfaceConfiguration {
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
+            format,
+            width,
+            height,
+            present_mode: wgpu::PresentMode::Fifo,
+            desired_maximum_frame_latency: 2,
+            alpha_mode: wgpu::CompositeAlphaMode::PreMultiplied,
+            view_formats: vec![],
+            color_space: wgpu::SurfaceColorSpace::Auto,
+        },
+    );
 }
 
 /// `o[k] = v` on a plain object (fails only on frozen objects, never ours).

@@ -10,7 +10,15 @@ const FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
 
 /// Draws `x` into a fresh `w`×`h` texture (after `before`, drawn into the same layer first)
 /// and reads the pixels back, RGBA rows.
-fn render(painter: &Painter, setup_device: &wgpu::Device, queue: &wgpu::Queue, states: &[Tensor<2>], picture: Picture, w: u32, h: u32) -> Vec<u8> {
+fn render(
+    painter: &Painter,
+    setup_device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    states: &[Tensor<2>],
+    picture: Picture,
+    w: u32,
+    h: u32,
+) -> Vec<u8> {
     let texture = setup_device.create_texture(&wgpu::TextureDescriptor {
         label: None,
         size: wgpu::Extent3d { width: w, height: h, depth_or_array_layers: 1 },
@@ -92,14 +100,21 @@ fn image_grid_matches_the_reference_for_any_layout() {
     let values: Vec<f32> = (0..n * side * side).map(|i| ((i as f32 * 0.37).sin() * 1.3).clamp(-1.4, 1.4)).collect();
     let full = Tensor::<2>::from_data(TensorData::new(values.clone(), [n, side * side]), &device);
     let transposed = Tensor::<2>::from_data(
-        TensorData::new((0..side * side).flat_map(|p| (0..n).map(move |k| (k, p))).map(|(k, p)| values[k * side * side + p]).collect::<Vec<_>>(), [side * side, n]),
+        TensorData::new(
+            (0..side * side)
+                .flat_map(|p| (0..n).map(move |k| (k, p)))
+                .map(|(k, p)| values[k * side * side + p])
+                .collect::<Vec<_>>(),
+            [side * side, n],
+        ),
         &device,
     )
     .transpose();
     let sliced = full.clone().slice([1..n]);
     // Still queued when drawn: the draw must see the kernels' result.
     let computed = full.clone().mul_scalar(3.0) - full.clone().mul_scalar(2.0);
-    let cases = [("contiguous", full, 0), ("transposed", transposed, 0), ("sliced", sliced, 1), ("computed", computed, 0)];
+    let cases =
+        [("contiguous", full, 0), ("transposed", transposed, 0), ("sliced", sliced, 1), ("computed", computed, 0)];
     for (name, x, from) in cases {
         let k = n - from;
         let got = render(&painter, &gd, &queue, &[x], Picture::Images, w, h);

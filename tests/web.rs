@@ -76,7 +76,14 @@ async fn every_method_matches_native(backend: &str) {
         while run.step().unwrap() {
             next_task().await;
         }
-        let state = run.read().await.map_err(JsValue::from).unwrap();
+        // Drawing with wgpu from the state's buffer leaves the state (and the device) as it was;
+        // only WebGPU runs can.
+        let canvas = web_sys::OffscreenCanvas::new(96, 96).unwrap();
+        match (backend, run.draw(canvas.into(), true)) {
+            ("webgpu", r) => r.map_err(JsValue::from).unwrap(),
+            (_, r) => assert!(r.is_err(), "a CPU run cannot draw on the GPU"),
+        }
+        let state = run.read(None).await.map_err(JsValue::from).unwrap();
         assert_eq!(get(&state, "backend").as_string().unwrap(), backend);
         let dx = max_abs_diff(&floats(&state, "x"), &stored(case, "samples"));
         let lp = stored(case, "logp");

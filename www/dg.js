@@ -11,7 +11,7 @@ const CLASSES = ['t-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 's
 const NOISE = { early: { level: 0.2, from: -10, to: -4 }, late: { level: 0.3, from: -3, to: 9 } };
 export const DEFAULTS = { model: 'moons', method: 'dg', q: 0.4, target: -2.5, noise: 'late', strength: '', noiseFrom: -3,
   noiseTo: 9, steps: 64, solver: 'euler', seed: 0, batch: 512, backend: 'auto', class: 'any', cfg: 1, logp: 'hutchinson',
-  lambdaMin: -10, lambdaMax: 10, compare: '', weights: '', ui: 'full', trace: false };
+  lambdaMin: -10, lambdaMax: 10, compare: '', weights: '', draw: 'auto', ui: 'full', trace: false };
 const COLOURS = ['#c0392b', '#2471a3', '#1e8449', '#7d3c98', '#b9770e', '#566573'];
 
 let ready = null;
@@ -63,6 +63,7 @@ export function settingsOf(o, q = o.q) {
     ?? fail('logp', `'${o.logp}' is not exact, hutchinson or off`);
   if (o.method === 'dg-exact' && o.logp === 'off') fail('logp', 'density guidance to a target needs a divergence (exact or hutchinson)');
   if (!['auto', 'webgpu', 'cpu'].includes(o.backend)) fail('backend', `'${o.backend}' is not auto, webgpu or cpu`);
+  if (!['auto', 'gpu', 'readback'].includes(o.draw)) fail('draw', `'${o.draw}' is not auto, gpu or readback`);
   return { method: method(), solver: o.method === 'sdg' ? 'euler' : o.solver, steps: int('steps', 1), batch: int('batch', 1),
     seed: int('seed', 0), window: { lambda_min: num('lambdaMin'), lambda_max: num('lambdaMax') }, divergence,
     guards: { norm_floor: 1e-3, eta_cap: 10 } };
@@ -130,7 +131,12 @@ async function modelOf(o, progress) {
   return { model: { class: cls, cfg }, weights: modelCache.get(key), dim: o.model === 'fashion' ? 784 : 2 };
 }
 
-const VIEW = 3.5; // the 2-D view spans [-VIEW, VIEW]²
+const VIEW = 3.5; // the 2-D view spans [-VIEW, VIEW]² (SPAN in src/canvas.rs)
+/** On WebGPU, `draw: 'gpu'` draws with wgpu straight from the state's buffer (`Run.draw`), so a
+ * step reads back only log p; `readback` reads the state and draws it here. `auto` takes the
+ * faster as measured (README, "Budgets"): on SwiftShader the readback, since the sync on log p
+ * is paid either way and the render passes cost more than copying 16-50 KB. */
+const GPU_DRAW_AUTO = false;
 
 /** 2-D: a heat map of p_λ (exact for the analytic mixture, else a histogram of the
  * particles), the particles' recent trails, the particles. Images: a grid of the batch. */
@@ -216,12 +222,25 @@ function plot(ctx, lanes, target) {
   });
 }
 
-/** A cheap fingerprint of a canvas, for tests that check every step was drawn. */
-function checksum(ctx) {
-  const d = ctx.getImageData(0, 0, ctx.canvas.width, ctx.canvas.height).data;
+/** What lies under the GPU-drawn layer: white, and the exact heat map of the analytic mixture
+ * (it needs only λ); the GPU layer draws the rest. */
+function under(ctx, state, spec) {
+  ctx.fillStyle = '#fff'; ctx.fillRect(0, 0, ctx.canvas.width, ctx.canvas.height);
+  if (spec && state.dim === 2) exactHeat(ctx, spec, state.lambda);
+}
+
+/** A cheap fingerprint of a canvas's pixels, for tests that check every step was drawn. */
+function checksum(pixels) {
   let h = 0;
-  for (let i = 0; i < d.length; i += 7) h = (h * 31 + d[i]) | 0;
+  for (let i = 0; i < pixels.data.length; i += 7) h = (h * 31 + pixels.data[i]) | 0;
   return h;
+}
+const pixelsOf = (ctx) => ctx.getImageData(0, 0, ctx.canvas.width, ctx.canvas.height);
+/** A WebGPU canvas's pixels: readable only in the task that drew it. */
+function gpuPixels(canvas) {
+  const ctx = new OffscreenCanvas(canvas.width, canvas.height).getContext('2d');
+  ctx.drawImage(canvas, 0, 0);
+  return pixelsOf(ctx);
 }
 
 const errorMessage = (e) => (e instanceof Error ? e.message : String(e));
@@ -244,6 +263,7 @@ function controlsHtml() {
   <label>batch <input name="batch" type="number" min="1"></label>
   <label>log p <select name="logp">${opts([['hutchinson'], ['exact'], ['off']])}</select></label>
   <label>backend <select name="backend">${opts([['auto'], ['webgpu', 'WebGPU'], ['cpu', 'CPU']])}</select></label>
+  <label>drawing (WebGPU) <select name="draw">${opts([['auto'], ['gpu', 'on the GPU, no readback'], ['readback', 'from a readback']])}</select></label>
   <label>garment class <select name="class">${opts([['any'], ...CLASSES.map((c, i) => [i, c])])}</select></label>
   <label>CFG scale <input name="cfg" type="number" step="0.5"></label>
   <div class="dg-buttons"><button type="submit">Run</button> <button type="button" data-act="stop">Stop</button>
@@ -254,7 +274,7 @@ function controlsHtml() {
 const STYLE = `.dg-controls{display:grid;grid-template-columns:repeat(auto-fill,minmax(11rem,1fr));gap:.5rem 1rem;margin-bottom:1rem}
 .dg-controls label{display:flex;flex-direction:column;gap:.2rem}.dg-lanes{display:flex;flex-wrap:wrap;gap:.5rem}
 .dg-lane figcaption{font-size:12px}.dg-canvas,.dg-plot{border:1px solid #ccc;display:block;image-rendering:pixelated;max-width:100%}
-.dg-error{color:#b00;white-space:pre-wrap}.dg-status{font-size:12px;color:#333}`;
+.dg-stack{position:relative}.dg-gpu{position:absolute;left:0;top:0}.dg-error{color:#b00;white-space:pre-wrap}.dg-status{font-size:12px;color:#333}`;
 
 /** Mounts the demo into `element`; `options` are the URL's settings (see DEFAULTS). */
 export async function mount(element, options = {}) {
@@ -302,14 +322,17 @@ export async function mount(element, options = {}) {
 
   /** One run on one backend; throws on bad settings or a backend failure. */
   async function attempt(my, settingsList, qs, backend, reason, model, spec) {
-    const record = { settings: { ...o }, backend, backend_reason: reason, steps_drawn: 0, nfe: 0, logp_final: [], trajectory: [],
-      timings: { cold_start_ms: cold, warmup_ms: 0, create_ms: 0, steps: [] } };
-    const key = `${backend}|${o.model}|${settingsList[0].batch}|${o.method}|${o.logp}`;
+    const gpuDraw = backend === 'webgpu' && (o.draw === 'gpu' || (o.draw === 'auto' && GPU_DRAW_AUTO));
+    const record = { settings: { ...o }, backend, backend_reason: reason, draw: gpuDraw ? 'gpu' : 'readback', steps_drawn: 0, nfe: 0,
+      logp_final: [], trajectory: [], timings: { cold_start_ms: cold, warmup_ms: 0, create_ms: 0, steps: [] } };
+    const key = `${backend}|${o.model}|${settingsList[0].batch}|${o.method}|${o.logp}|${gpuDraw}`;
     if (backend === 'webgpu' && !warmed.has(key)) {
       status.textContent = 'warming up WebGPU (compiling shaders)…';
       const tw = performance.now();
       const w = await Run.create(model.model, model.weights, { ...settingsList[0], steps: 2 }, backend);
-      try { w.step(); await w.read(); w.step(); await w.read(); } finally { w.dispose(); }
+      const scratch = gpuDraw && new OffscreenCanvas(64, 64);
+      const once = async () => { w.step(); if (gpuDraw) w.draw(scratch, !spec); await w.read(!gpuDraw); };
+      try { await once(); await once(); } finally { w.dispose(); }
       record.timings.warmup_ms = performance.now() - tw;
       warmed.add(key);
     }
@@ -321,29 +344,38 @@ export async function mount(element, options = {}) {
     const size = qs.length > 1 ? 288 : 448;
     const lanes = qs.map((q) => {
       const fig = document.createElement('figure'); fig.className = 'dg-lane'; fig.style.margin = '0';
-      fig.innerHTML = `<canvas class="dg-canvas" width="${size}" height="${size}"></canvas>${qs.length > 1 ? `<figcaption>q = ${q}</figcaption>` : ''}`;
+      const canvas = (cls) => `<canvas class="dg-canvas${cls}" width="${size}" height="${size}"></canvas>`;
+      fig.innerHTML = `<div class="dg-stack">${canvas('')}${gpuDraw ? canvas(' dg-gpu') : ''}</div>${qs.length > 1 ? `<figcaption>q = ${q}</figcaption>` : ''}`;
       lanesBox.append(fig);
-      return { q, ctx: fig.querySelector('canvas').getContext('2d'), caption: fig.querySelector('figcaption'), trail: [], trajectory: [], checksums: [] };
+      return { q, ctx: fig.querySelector('canvas').getContext('2d'), gpu: fig.querySelector('.dg-gpu'), caption: fig.querySelector('figcaption'),
+        trail: [], trajectory: [], checksums: [] };
     });
     const target = o.method === 'dg-exact' ? Number(o.target) : undefined;
     for (;;) {
       const a = performance.now();
       const more = runs.map((r) => r.step()).every(Boolean);
       const b = performance.now();
+      if (gpuDraw) {
+        runs.forEach((r, i) => {
+          r.draw(lanes[i].gpu, !spec);
+          if (o.trace) { lanes[i].lastGpu = gpuPixels(lanes[i].gpu); lanes[i].checksums.push(checksum(lanes[i].lastGpu)); }
+        });
+      }
+      const drawn = performance.now() - b;
       const states = [];
-      for (const r of runs) states.push(await r.read());
+      for (const r of runs) states.push(await r.read(!gpuDraw));
       const c = performance.now();
       if (my !== token) return null;
       states.forEach((state, i) => {
         const lane = lanes[i], lp = Array.from(state.logp);
-        draw(lane.ctx, lane, state, spec);
+        if (gpuDraw) under(lane.ctx, state, spec); else draw(lane.ctx, lane, state, spec);
         lane.trajectory.push({ lambda: state.lambda, mean: mean(lp), min: Math.min(...lp), max: Math.max(...lp) });
         lane.logp_final = lp; lane.nfe = state.nfe; lane.guard_steps = state.guard_steps;
         if (lane.caption) lane.caption.textContent = `q = ${lane.q} · mean log p ${mean(lp).toFixed(2)}`;
-        if (o.trace) lane.checksums.push(checksum(lane.ctx));
+        if (o.trace && !gpuDraw) lane.checksums.push(checksum(pixelsOf(lane.ctx)));
       });
       if (pctx) plot(pctx, lanes, target);
-      const t = { compute_ms: b - a, readback_ms: c - b, draw_ms: performance.now() - c };
+      const t = { compute_ms: b - a, readback_ms: c - b - drawn, draw_ms: drawn + performance.now() - c };
       record.timings.steps.push(t);
       record.steps_drawn += 1;
       const s = states[0];
@@ -352,6 +384,7 @@ export async function mount(element, options = {}) {
       await new Promise((r) => requestAnimationFrame(r));
       if (!more || s.done || stopped) break;
     }
+    if (gpuDraw) await settleOnCanvas(runs, lanes, spec, record);
     Object.assign(record, { nfe: lanes.reduce((n, l) => n + l.nfe, 0), logp_final: lanes[0].logp_final, trajectory: lanes[0].trajectory,
       guard_steps: lanes[0].guard_steps, stopped });
     if (qs.length > 1) record.lanes = lanes.map((l) => ({ q: l.q, logp_final: l.logp_final, trajectory: l.trajectory, nfe: l.nfe }));
@@ -362,6 +395,23 @@ export async function mount(element, options = {}) {
     record.memory = memoryUsage();
     if (record.timings.warmup_ms) status.textContent += ` · WebGPU warm-up (shader compilation) ${record.timings.warmup_ms.toFixed(0)} ms`;
     return record;
+  }
+
+  /** The last GPU-drawn frame, drawn again on the 2-D canvas from one readback: that canvas is
+   * what the PNG export takes (a WebGPU canvas's pixels are readable only while it is drawn).
+   * With `trace`, images record how far the two drawings of the last frame differ. */
+  async function settleOnCanvas(runs, lanes, spec, record) {
+    const finals = [];
+    for (const r of runs) finals.push(await r.read(true));
+    lanes.forEach((lane, i) => {
+      lane.trail = [];
+      draw(lane.ctx, lane, finals[i], spec);
+      lane.gpu.hidden = true;
+      if (i === 0 && lane.lastGpu && finals[i].dim > 2) {
+        const a = lane.lastGpu.data, b = pixelsOf(lane.ctx).data;
+        record.gpu_vs_readback_max_diff = a.reduce((m, v, k) => Math.max(m, Math.abs(v - b[k])), 0);
+      }
+    });
   }
 
   let stopped = false;

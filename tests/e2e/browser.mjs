@@ -15,10 +15,15 @@ export async function serve(port) {
   throw new Error(`the file server on port ${port} did not start`);
 }
 
-export function launch() {
+export function launch(extra = [], headless = process.env.DISPLAY === undefined) {
   return chromium.launch({
+    headless,
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--no-first-run', '--disable-quic', '--enable-unsafe-webgpu'],
+      '--no-first-run', '--disable-quic', '--enable-unsafe-webgpu',
+      // SwiftShader for Vulkan, ANGLE and WebGPU alike: without these a WebGPU canvas loses the
+      // device at its first present (see ../shared/TOOLCHAIN.md).
+      '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-angle=swiftshader', '--use-webgpu-adapter=swiftshader',
+      ...extra],
   });
 }

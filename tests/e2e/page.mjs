@@ -18,6 +18,8 @@ try {
   const browser = await launch();
   const page = await browser.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
+  const panics = [];
+  page.on('console', (m) => { if (/panicked|wgpu error/.test(m.text())) panics.push(m.text()); });
   const settle = async () => {
     await page.waitForFunction(() => window.dgLastRun !== undefined, null, { timeout: 600_000 });
     return page.evaluate(() => ({ record: window.dgLastRun, error: document.querySelector('.dg-error')?.textContent ?? '',
@@ -76,18 +78,41 @@ try {
     await page.locator('#demo').screenshot({ path: join(artifacts, 'gmm-exact-webgpu.png') });
   }
 
+  // 4b. WebGPU, drawn with wgpu from the state's buffer (draw=gpu): the run stays on WebGPU with
+  //     no wgpu error, reads back only log p, and its numbers and final frame equal the
+  //     readback-drawn run's. (Headless Chromium here shows a WebGPU canvas but gives none of its
+  //     pixels back, so the pixels themselves are checked natively: tests/canvas.rs.)
+  for (const [model, batch] of [['fashion', 4], ['moons', 256], ['gmm-exact', 64]]) {
+    const both = {};
+    for (const draw of ['gpu', 'readback']) {
+      const { record, error } = await runAt(`model=${model}&method=dg&q=0.3&steps=4&batch=${batch}&backend=webgpu&draw=${draw}`);
+      assert.equal(error, '', error);
+      assert.equal(record.backend, 'webgpu', `${model} draw=${draw}: ${record.backend_reason}`);
+      assert.equal(record.draw, draw);
+      assert.equal(record.steps_drawn, 4);
+      both[draw] = { ...record, canvas: await page.evaluate(() => document.querySelector('.dg-canvas').toDataURL()) };
+    }
+    assert.deepEqual(panics, [], `wgpu errors while drawing on the GPU: ${panics}`);
+    const dl = Math.max(...both.gpu.logp_final.map((v, i) => Math.abs(v - both.readback.logp_final[i])));
+    assert.ok(dl < 1e-3, `${model}: log p differs between the drawing modes by ${dl}`);
+    // images settle to the same frame; particles lose their trails when the GPU layer goes
+    if (model === 'fashion') assert.equal(both.gpu.canvas, both.readback.canvas, 'final frames differ between the drawing modes');
+    const ms = (r) => r.timings.steps.slice(1).reduce((a, t) => a + t.readback_ms + t.draw_ms, 0) / 3;
+    console.log(`${model} on webgpu drawn on the GPU: readback + draw ${ms(both.gpu).toFixed(1)} ms/step vs ${ms(both.readback).toFixed(1)} from a readback; same log p (max |Δ| ${dl.toExponential(1)})`);
+  }
+
   // 5. 50 repeated runs grow neither wasm nor GPU memory (CPU and WebGPU)
-  for (const backend of ['cpu', 'webgpu']) {
-    const samples = await page.evaluate(async (backend) => {
+  for (const [backend, draw] of [['cpu', 'readback'], ['webgpu', 'readback'], ['webgpu', 'gpu']]) {
+    const samples = await page.evaluate(async ([backend, draw]) => {
       const out = [];
       for (let i = 1; i <= 50; i++) {
-        const r = await window.dgDemo.run({ model: 'gmm-exact', method: 'dg', q: 0.3, steps: 3, batch: 64, logp: 'exact', backend, compare: '', trace: false });
+        const r = await window.dgDemo.run({ model: 'gmm-exact', method: 'dg', q: 0.3, steps: 3, batch: 64, logp: 'exact', backend, draw, compare: '', trace: false });
         if (i === 5 || i === 50) out.push(r.memory);
       }
       return out;
-    }, backend);
+    }, [backend, draw]);
     const [at5, at50] = samples;
-    console.log(`${backend}: memory after run 5 ${JSON.stringify(at5)}, after run 50 ${JSON.stringify(at50)}`);
+    console.log(`${backend} (draw ${draw}): memory after run 5 ${JSON.stringify(at5)}, after run 50 ${JSON.stringify(at50)}`);
     assert.equal(at50.wasm_bytes, at5.wasm_bytes, `${backend}: wasm memory grew over 45 runs`);
     if (backend === 'webgpu') {
       assert.ok(at50.gpu.bytes_in_use <= at5.gpu.bytes_in_use, `GPU bytes in use grew: ${at5.gpu.bytes_in_use} -> ${at50.gpu.bytes_in_use}`);
