@@ -63,7 +63,7 @@ pub fn score_and_laplacian(
             _ => rng.rademacher(m * n * d),
         };
         let z = tensor2(probes, m * n, d, &x.device());
-        let xs = x.clone().slice([start..start + n]).repeat_dim(0, m);
+        let xs = x.clone().narrow(0, start, n).repeat_dim(0, m);
         let (s, lap) = vjp_trace(model, xs, lambda, z, m, n);
         scores.push(s);
         laps.push(lap.mul_scalar(scale));
@@ -86,7 +86,7 @@ fn vjp_trace(
     let grads = (s.clone() * z.clone()).sum().backward();
     let zj = xa.grad(&grads).expect("the score depends on x");
     let lap = (zj * z).sum_dim(1).reshape([m, n]).sum_dim(0).reshape([n]);
-    (s.inner().slice([0..n]), lap)
+    (s.inner().narrow(0, 0, n), lap)
 }
 
 /// Finite-difference step for a unit direction, by precision: balances truncation and

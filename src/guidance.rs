@@ -166,6 +166,7 @@ pub struct Rates {
 }
 
 /// The excess rate `c`: one number for the quantile rule, else one per sample.
+#[allow(clippy::large_enum_variant)] // one per run
 enum Excess {
     Constant(f64),
     PerSample(Tensor<1>),

@@ -86,7 +86,7 @@ pub(crate) fn conv3(i: usize, o: usize, stride: usize, device: &Device) -> Conv2
 }
 
 fn groups(c: usize) -> usize {
-    [8, 4, 2, 1].into_iter().find(|g| c % g == 0).unwrap_or(1)
+    [8, 4, 2, 1].into_iter().find(|g| c.is_multiple_of(*g)).unwrap_or(1)
 }
 
 impl ResBlock {
@@ -271,8 +271,8 @@ impl Predictor for Conditioned {
             Tensor::cat(vec![t.clone(), t], 0),
             Tensor::cat(vec![self.labels(b, false, &device), self.labels(b, true, &device)], 0),
         );
-        let cond = both.clone().slice([0..b]).reshape([b, d]);
-        let null = both.slice([b..2 * b]).reshape([b, d]);
+        let cond = both.clone().narrow(0, 0, b).reshape([b, d]);
+        let null = both.narrow(0, b, b).reshape([b, d]);
         null.clone() + (cond - null).mul_scalar(self.cfg)
     }
 }
@@ -303,6 +303,7 @@ pub fn check_loaded(
 }
 
 /// A trained network as its weights file describes it.
+#[allow(clippy::large_enum_variant)] // one per model; boxing would only add a hop
 pub enum Net {
     Mlp(Mlp, MlpConfig),
     UNet(UNet, UNetConfig),

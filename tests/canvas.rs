@@ -110,7 +110,7 @@ fn image_grid_matches_the_reference_for_any_layout() {
         &device,
     )
     .transpose();
-    let sliced = full.clone().slice([1..n]);
+    let sliced = full.clone().narrow(0, 1, n - 1);
     // Still queued when drawn: the draw must see the kernels' result.
     let computed = full.clone().mul_scalar(3.0) - full.clone().mul_scalar(2.0);
     let cases =
@@ -152,4 +152,31 @@ fn particles_trails_and_histogram_land_where_the_positions_say() {
     let heat = at(cx, cy);
     eprintln!("fullest histogram cell RGBA {heat:?}");
     assert!((136..=144).contains(&heat[3]) && heat[2] > heat[0], "0.55 alpha (140/255) of blue, got {heat:?}");
+}
+
+/// A state on the CPU backend, or one with no picture, is an error naming why, not a panic.
+#[test]
+fn states_it_cannot_draw_are_errors() {
+    let (_, painter, gd, _) = setup();
+    let texture = gd.create_texture(&wgpu::TextureDescriptor {
+        label: None,
+        size: wgpu::Extent3d { width: 8, height: 8, depth_or_array_layers: 1 },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: FORMAT,
+        usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
+        view_formats: &[],
+    });
+    let cpu = Tensor::<2>::zeros([4, 2], &dg::device::cpu_f64());
+    let err = painter.draw(
+        &mut painter.layer(4),
+        &cpu,
+        Picture::Particles { heat: false },
+        &texture.create_view(&Default::default()),
+        8,
+        8,
+    );
+    assert!(err.unwrap_err().to_string().contains("wgpu device"));
+    assert!(Picture::for_dim(5, false).is_err() && matches!(Picture::for_dim(784, false), Ok(Picture::Images)));
 }

@@ -79,9 +79,8 @@ try {
   }
 
   // 4b. WebGPU, drawn with wgpu from the state's buffer (draw=gpu): the run stays on WebGPU with
-  //     no wgpu error, reads back only log p, and its numbers and final frame equal the
-  //     readback-drawn run's. (Headless Chromium here shows a WebGPU canvas but gives none of its
-  //     pixels back, so the pixels themselves are checked natively: tests/canvas.rs.)
+  //     no wgpu error, changes the WebGPU canvas at every step, reads back only log p, and its
+  //     numbers and (images) last frame equal the readback-drawn run's.
   for (const [model, batch] of [['fashion', 4], ['moons', 256], ['gmm-exact', 64]]) {
     const both = {};
     for (const draw of ['gpu', 'readback']) {
@@ -90,13 +89,19 @@ try {
       assert.equal(record.backend, 'webgpu', `${model} draw=${draw}: ${record.backend_reason}`);
       assert.equal(record.draw, draw);
       assert.equal(record.steps_drawn, 4);
+      const sums = record.canvas_checksums;
+      for (let i = 1; i < sums.length; i++) assert.notEqual(sums[i], sums[i - 1], `${model} draw=${draw}: canvas unchanged at step ${i + 1}`);
       both[draw] = { ...record, canvas: await page.evaluate(() => document.querySelector('.dg-canvas').toDataURL()) };
     }
     assert.deepEqual(panics, [], `wgpu errors while drawing on the GPU: ${panics}`);
     const dl = Math.max(...both.gpu.logp_final.map((v, i) => Math.abs(v - both.readback.logp_final[i])));
     assert.ok(dl < 1e-3, `${model}: log p differs between the drawing modes by ${dl}`);
     // images settle to the same frame; particles lose their trails when the GPU layer goes
-    if (model === 'fashion') assert.equal(both.gpu.canvas, both.readback.canvas, 'final frames differ between the drawing modes');
+    if (model === 'fashion') {
+      assert.equal(both.gpu.canvas, both.readback.canvas, 'final frames differ between the drawing modes');
+      assert.ok(both.gpu.gpu_vs_readback_max_diff <= 1, `the GPU-drawn frame differs from the readback-drawn one by ${both.gpu.gpu_vs_readback_max_diff}`);
+      console.log(`fashion: GPU-drawn last frame vs readback-drawn: max difference ${both.gpu.gpu_vs_readback_max_diff} of 255`);
+    }
     const ms = (r) => r.timings.steps.slice(1).reduce((a, t) => a + t.readback_ms + t.draw_ms, 0) / 3;
     console.log(`${model} on webgpu drawn on the GPU: readback + draw ${ms(both.gpu).toFixed(1)} ms/step vs ${ms(both.readback).toFixed(1)} from a readback; same log p (max |Δ| ${dl.toExponential(1)})`);
   }

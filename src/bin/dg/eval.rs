@@ -217,7 +217,7 @@ fn pearson(a: &[f64], b: &[f64]) -> f64 {
 }
 
 pub fn run(args: EvalArgs) -> Result<Value> {
-    if args.batch == 0 || args.batch % 10 != 0 {
+    if args.batch == 0 || !args.batch.is_multiple_of(10) {
         return Err(Error::invalid("batch", "must be a positive multiple of 10 (classes are cycled)"));
     }
     if args.samples < 2 || args.cfg_samples < 2 || args.steps == 0 {
