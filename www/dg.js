@@ -134,8 +134,8 @@ async function modelOf(o, progress) {
 const VIEW = 3.5; // the 2-D view spans [-VIEW, VIEW]² (SPAN in src/canvas.rs)
 /** On WebGPU, `draw: 'gpu'` draws with wgpu straight from the state's buffer (`Run.draw`), so a
  * step reads back only log p; `readback` reads the state and draws it here. `auto` takes the
- * faster as measured (README, "Budgets"): on SwiftShader the readback, since the sync on log p
- * is paid either way and the render passes cost more than copying 16-50 KB. */
+ * faster as measured (README, "Browser budgets"): on SwiftShader the readback (Fashion b16
+ * 6.7 vs 7.5 s/step, moons 2,048 a tie), since the wait on log p is paid either way. */
 const GPU_DRAW_AUTO = false;
 
 /** 2-D: a heat map of p_λ (exact for the analytic mixture, else a histogram of the
