@@ -168,10 +168,11 @@ impl Run {
         let x = self.live()?.state().x.clone();
         let picture = Picture::for_dim(self.dim, heat).map_err(js_err)?;
         let size = canvas_size(&canvas)?;
-        if self.screen.as_ref().is_none_or(|s| s.canvas != canvas) {
-            self.screen = Some(self.screen_on(canvas)?);
-        }
-        let screen = self.screen.as_mut().expect("set above");
+        let screen = match self.screen.take() {
+            Some(s) if s.canvas == canvas => s,
+            _ => self.screen_on(canvas)?,
+        };
+        let screen = self.screen.insert(screen);
         let gpu = webgpu().ok_or_else(|| JsError::new("backend: WebGPU is not initialised"))?;
         if screen.size != size {
             configure(&screen.surface, &gpu.setup, screen.painter.format(), size);
