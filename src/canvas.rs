@@ -44,7 +44,6 @@ impl Picture {
 #[derive(Clone, Copy, Default)]
 struct View {
     n: u32,
-    dim: u32,
     s0: u32,
     s1: u32,
     cols: u32,
@@ -62,10 +61,9 @@ struct View {
 
 impl View {
     fn bytes(&self) -> Vec<u8> {
-        let u =
-            [self.n, self.dim, self.s0, self.s1, self.cols, self.side, self.ring, self.head, self.filled, self.grid];
+        let u = [self.n, self.s0, self.s1, self.cols, self.side, self.ring, self.head, self.filled, self.grid];
         let f = [self.width, self.height, self.span, self.scale];
-        let tail = [self.base, 0];
+        let tail = [self.base, 0, 0];
         let bytes = |v: &[u32]| v.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>();
         [bytes(&u), f.iter().flat_map(|v| v.to_le_bytes()).collect(), bytes(&tail)].concat()
     }
@@ -76,6 +74,8 @@ pub struct Painter {
     device: wgpu::Device,
     queue: wgpu::Queue,
     format: wgpu::TextureFormat,
+    /// The device's storage-buffer offset alignment, in bytes.
+    align: u64,
     images: wgpu::RenderPipeline,
     heat: wgpu::RenderPipeline,
     trails: wgpu::RenderPipeline,
@@ -91,8 +91,8 @@ pub struct Layer {
     trail: wgpu::Buffer,
     counts: wgpu::Buffer,
     n: usize,
-    head: u32,
-    filled: u32,
+    /// Particle frames drawn so far; the newest is in ring slot `(drawn - 1) % TRAIL`.
+    drawn: u32,
 }
 
 /// Freed now, not when JS collects the handles: browsers' WebGPU frees a buffer on `destroy`.
@@ -188,6 +188,7 @@ impl Painter {
             most: compute("most"),
             queue: setup.queue.clone(),
             format,
+            align: device.limits().min_storage_buffer_offset_alignment as u64,
             device,
         }
     }
@@ -215,8 +216,7 @@ impl Painter {
             trail: storage("dg trail", (TRAIL as usize * n * 2 * 4) as u64),
             counts: storage("dg counts", ((GRID * GRID + 1) * 4) as u64),
             n,
-            head: TRAIL - 1,
-            filled: 0,
+            drawn: 0,
         }
     }
 
@@ -245,21 +245,20 @@ impl Painter {
         let cols = (b.n as f64).sqrt().ceil() as u32;
         let rows = b.n.div_ceil(cols);
         if matches!(picture, Picture::Particles { .. }) {
-            layer.head = (layer.head + 1) % TRAIL;
-            layer.filled = (layer.filled + 1).min(TRAIL);
+            layer.drawn += 1;
         }
+        let filled = layer.drawn.min(TRAIL);
         let (w, h) = (width as f32, height as f32);
-        let align = self.device.limits().min_storage_buffer_offset_alignment as u64;
+        let align = self.align;
         let view = View {
             n: b.n,
-            dim: b.dim,
             s0: b.strides[0],
             s1: b.strides[1],
             cols,
             side,
             ring: TRAIL,
-            head: layer.head,
-            filled: layer.filled,
+            head: layer.drawn.saturating_sub(1) % TRAIL,
+            filled,
             grid: GRID,
             width: w,
             height: h,
@@ -334,9 +333,9 @@ impl Painter {
                     if heat {
                         draw(&self.heat, &[(0, view_res.clone()), (5, layer.counts.as_entire_binding())], 3, 1);
                     }
-                    if layer.filled > 1 {
+                    if filled > 1 {
                         let trail = [(0, view_res.clone()), (3, layer.trail.as_entire_binding())];
-                        draw(&self.trails, &trail, 2 * (layer.filled - 1), b.n);
+                        draw(&self.trails, &trail, 2 * (filled - 1), b.n);
                     }
                     draw(&self.points, &[(0, view_res.clone()), (1, x_res.clone())], 6, b.n);
                 }

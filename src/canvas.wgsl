@@ -4,7 +4,6 @@
 
 struct View {
     n: u32,        // images or particles
-    dim: u32,      // values per image / particle
     s0: u32,       // element strides of x: sample, coordinate
     s1: u32,
     cols: u32,     // image grid: columns and the side of one image
@@ -18,7 +17,8 @@ struct View {
     span: f32,     // the 2-D view spans [-span, span]²
     scale: f32,    // image grid: target pixels per image pixel
     base: u32,     // where x starts in the bound buffer, in elements
-    pad: u32,
+    pad0: u32,
+    pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> view: View;

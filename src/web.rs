@@ -165,15 +165,18 @@ impl Run {
     /// without a 2-D context) with wgpu, from the state's GPU buffer: no readback. WebGPU runs
     /// only. Images as a grid; 2-D particles with their trails, over their histogram if `heat`.
     pub fn draw(&mut self, canvas: JsValue, heat: bool) -> Result<(), JsError> {
+        if self.backend != "webgpu" {
+            return Err(JsError::new("invalid backend: drawing on the GPU needs a WebGPU run"));
+        }
         let x = self.live()?.state().x.clone();
         let picture = Picture::for_dim(self.dim, heat).map_err(js_err)?;
         let size = canvas_size(&canvas)?;
+        let gpu = webgpu().ok_or_else(|| JsError::new("backend: WebGPU is not initialised"))?;
         let screen = match self.screen.take() {
             Some(s) if s.canvas == canvas => s,
-            _ => self.screen_on(canvas)?,
+            _ => screen_on(canvas, &gpu, x.dims()[0], size)?,
         };
         let screen = self.screen.insert(screen);
-        let gpu = webgpu().ok_or_else(|| JsError::new("backend: WebGPU is not initialised"))?;
         if screen.size != size {
             configure(&screen.surface, &gpu.setup, screen.painter.format(), size);
             screen.size = size;
@@ -188,44 +191,6 @@ impl Run {
         Ok(())
     }
 
-    /// A surface on `canvas`, and the painter for its format (built once per page).
-    fn screen_on(&self, canvas: JsValue) -> Result<Screen, JsError> {
-        if self.backend != "webgpu" {
-            return Err(JsError::new("invalid backend: drawing on the GPU needs a WebGPU run"));
-        }
-        let gpu = webgpu().ok_or_else(|| JsError::new("backend: WebGPU is not initialised"))?;
-        let target = match canvas.clone().dyn_into::<web_sys::HtmlCanvasElement>() {
-            Ok(c) => wgpu::SurfaceTarget::Canvas(c),
-            Err(v) => match v.dyn_into::<web_sys::OffscreenCanvas>() {
-                Ok(c) => wgpu::SurfaceTarget::OffscreenCanvas(c),
-                Err(_) => return Err(JsError::new("invalid canvas: not an HTMLCanvasElement or OffscreenCanvas")),
-            },
-        };
-        let surface = gpu
-            .setup
-            .instance
-            .create_surface(target)
-            .map_err(|e| JsError::new(&format!("invalid canvas: no WebGPU context on it ({e})")))?;
-        let format = surface
-            .get_capabilities(&gpu.setup.adapter)
-            .formats
-            .first()
-            .copied()
-            .ok_or_else(|| JsError::new("backend: the canvas offers no texture format"))?;
-        let painter = match gpu.painter.filter(|p| p.format() == format) {
-            Some(p) => p,
-            None => {
-                let p = Rc::new(Painter::new(&gpu.setup, format));
-                WEBGPU.with(|w| w.borrow_mut().as_mut().map(|g| g.painter = Some(p.clone())));
-                p
-            }
-        };
-        let n = self.live()?.state().x.dims()[0];
-        let size = canvas_size(&canvas)?;
-        configure(&surface, &gpu.setup, format, size);
-        Ok(Screen { canvas, surface, layer: painter.layer(n), painter, size })
-    }
-
     /// Frees the run's tensors now rather than when JS collects the object, and hands the
     /// WebGPU pool's free pages back, so that repeated runs do not hold on to GPU memory.
     pub fn dispose(&mut self) {
@@ -234,6 +199,39 @@ impl Run {
             WEBGPU.with(|w| w.borrow().as_ref().map(|g| g.device.memory_cleanup()));
         }
     }
+}
+
+/// A `size` surface on `canvas` for batches of `n`, and the painter for its format (built once
+/// per page).
+fn screen_on(canvas: JsValue, gpu: &WebGpu, n: usize, size: (u32, u32)) -> Result<Screen, JsError> {
+    let target = match canvas.clone().dyn_into::<web_sys::HtmlCanvasElement>() {
+        Ok(c) => wgpu::SurfaceTarget::Canvas(c),
+        Err(v) => match v.dyn_into::<web_sys::OffscreenCanvas>() {
+            Ok(c) => wgpu::SurfaceTarget::OffscreenCanvas(c),
+            Err(_) => return Err(JsError::new("invalid canvas: not an HTMLCanvasElement or OffscreenCanvas")),
+        },
+    };
+    let surface = gpu
+        .setup
+        .instance
+        .create_surface(target)
+        .map_err(|e| JsError::new(&format!("invalid canvas: no WebGPU context on it ({e})")))?;
+    let format = surface
+        .get_capabilities(&gpu.setup.adapter)
+        .formats
+        .first()
+        .copied()
+        .ok_or_else(|| JsError::new("backend: the canvas offers no texture format"))?;
+    let painter = match gpu.painter.clone().filter(|p| p.format() == format) {
+        Some(p) => p,
+        None => {
+            let p = Rc::new(Painter::new(&gpu.setup, format));
+            WEBGPU.with(|w| w.borrow_mut().as_mut().map(|g| g.painter = Some(p.clone())));
+            p
+        }
+    };
+    configure(&surface, &gpu.setup, format, size);
+    Ok(Screen { canvas, surface, layer: painter.layer(n), painter, size })
 }
 
 /// `χ_D⁻¹(p)`: the page shows the Prior Guidance radius `χ_D⁻¹(1 - q)` (in units of σ).

@@ -8,8 +8,22 @@ use dg::device::wgpu_with_setup;
 
 const FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
 
-/// Draws `x` into a fresh `w`×`h` texture (after `before`, drawn into the same layer first)
-/// and reads the pixels back, RGBA rows.
+/// A `w`×`h` render target that can be copied out.
+fn texture(device: &wgpu::Device, w: u32, h: u32) -> wgpu::Texture {
+    device.create_texture(&wgpu::TextureDescriptor {
+        label: None,
+        size: wgpu::Extent3d { width: w, height: h, depth_or_array_layers: 1 },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format: FORMAT,
+        usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+        view_formats: &[],
+    })
+}
+
+/// Draws `states` in turn into one layer on a fresh `w`×`h` texture and reads the last frame's
+/// pixels back, RGBA rows.
 fn render(
     painter: &Painter,
     setup_device: &wgpu::Device,
@@ -19,16 +33,7 @@ fn render(
     w: u32,
     h: u32,
 ) -> Vec<u8> {
-    let texture = setup_device.create_texture(&wgpu::TextureDescriptor {
-        label: None,
-        size: wgpu::Extent3d { width: w, height: h, depth_or_array_layers: 1 },
-        mip_level_count: 1,
-        sample_count: 1,
-        dimension: wgpu::TextureDimension::D2,
-        format: FORMAT,
-        usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
-        view_formats: &[],
-    });
+    let texture = texture(setup_device, w, h);
     let view = texture.create_view(&Default::default());
     let mut layer = painter.layer(states[0].dims()[0]);
     for x in states {
@@ -158,16 +163,7 @@ fn particles_trails_and_histogram_land_where_the_positions_say() {
 #[test]
 fn states_it_cannot_draw_are_errors() {
     let (_, painter, gd, _) = setup();
-    let texture = gd.create_texture(&wgpu::TextureDescriptor {
-        label: None,
-        size: wgpu::Extent3d { width: 8, height: 8, depth_or_array_layers: 1 },
-        mip_level_count: 1,
-        sample_count: 1,
-        dimension: wgpu::TextureDimension::D2,
-        format: FORMAT,
-        usage: wgpu::TextureUsages::RENDER_ATTACHMENT,
-        view_formats: &[],
-    });
+    let texture = texture(&gd, 8, 8);
     let cpu = Tensor::<2>::zeros([4, 2], &dg::device::cpu_f64());
     let err = painter.draw(
         &mut painter.layer(4),
