@@ -66,6 +66,10 @@ serve() {
 }
 
 run_tests() {
+  # first, as it takes a second: the JavaScript's format and lint (Biome, pinned in package.json)
+  [ -d node_modules/@biomejs/biome ] || npm ci --no-audit --no-fund
+  log "format and lint of the JavaScript (Biome)"
+  npx biome ci www tests/e2e
   log "native tests (f64 CPU backend, f32 wgpu on lavapipe, the dg CLI, the shipped models)"
   cargo test --all-targets
   build_web
@@ -73,14 +77,13 @@ run_tests() {
   CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=900 \
     cargo test --profile web --target wasm32-unknown-unknown --test web -- --nocapture
   log "end-to-end test of the page in Debian's Chromium"
-  [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
   node tests/e2e/page.mjs
 }
 
 bench() {
   log "in-browser benchmark (www/bench.html) in headless Chromium"
   [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
-  node tests/e2e/bench.mjs "${1:-}"
+  node tests/e2e/bench.mjs "${1:-}"   # BENCH_COLD=fashion,moons: the cold starts measured first
 }
 
 case "${1:-}" in

@@ -1,466 +1,493 @@
 // The embedding module. `mount(element, options)` puts the density-guidance demo (controls,
 // canvas, log p plot; or only the canvas with `ui: 'canvas'`) into any element and resolves to
 // a controller { run(overrides), stop(), dispose() }. `<density-guidance>` wraps it.
-import init, { Run, chiQuantile, memoryUsage } from './pkg/dg.js';
+//
+// The page never runs the sampler: module workers do (www/worker.js, www/pool.js), one per
+// core on the CPU backend, each over a slice of the batch, and one on WebGPU. This module
+// handles the options, the controls and the drawing of each step they post.
+import { controlsHtml, fillForm, watchQ, wireButtons } from "./controls.js";
+import { canvasChecksum, drawState, drawUnderGpuLayer, maxPixelDifference, pixelsOf, sideBySide } from "./draw.js";
+import { plotLogp } from "./plot.js";
+import { SamplerPool } from "./pool.js";
+import {
+  checkModel,
+  conditioningOf,
+  DEFAULTS,
+  dimOf,
+  fail,
+  lanesOf,
+  queryOf,
+  settingsOf,
+  weightsFile,
+  workerCountOf,
+} from "./settings.js";
+import { compiledModule } from "./wasm.js";
+import { probeWebGpu } from "./webgpu.js";
 
-const base = new URL('..', import.meta.url);
-const LAB = ['moons', '8gaussians', 'checkerboard', 'gmm', 'gmm-exact'];
-const MODELS = [...LAB, 'fashion'];
-const CLASSES = ['t-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'ankle boot'];
-/** SDG noise windows on λ (SPEC 6): the authors' early (structure) and late (detail) ones. */
-const NOISE = { early: { level: 0.2, from: -10, to: -4 }, late: { level: 0.3, from: -3, to: 9 } };
-export const DEFAULTS = { model: 'moons', method: 'dg', q: 0.4, target: -2.5, noise: 'late', strength: '', noiseFrom: -3,
-  noiseTo: 9, steps: 64, solver: 'euler', seed: 0, batch: 512, backend: 'auto', class: 'any', cfg: 1, logp: 'hutchinson',
-  lambdaMin: -10, lambdaMax: 10, compare: '', weights: '', draw: 'auto', ui: 'full', trace: false };
-const COLOURS = ['#c0392b', '#2471a3', '#1e8449', '#7d3c98', '#b9770e', '#566573'];
+export { DEFAULTS, settingsOf, weightsFile };
 
-let ready = null;
-const wasm = () => (ready ??= init());
-/** WebGPU that failed once (device lost, a kernel error) is not tried again in this page. */
+const repositoryRoot = new URL("..", import.meta.url);
+const stylesheetUrl = new URL("./dg.css", import.meta.url);
+
+/** On WebGPU, `draw: 'gpu'` draws with wgpu straight from the state's buffer (`Run.draw`, in
+ * the worker, on an OffscreenCanvas), so a step reads back only log p; `readback` reads the
+ * state and draws it here. `auto` takes the faster as measured (README, "Browser budgets"): on
+ * SwiftShader the readback, since the wait on log p is paid either way. */
+const GPU_DRAW_AUTO = false;
+
+/** Why WebGPU failed once in this page (device lost, a kernel error): it is not tried again. */
 let webgpuBroken = null;
-/** Why the WebGPU device that burn-wgpu asked for was lost, once it is: burn's own error for
- * the step that failed says only that a buffer could not be mapped. */
-let deviceLost = null;
-let lostPromise = null;
-if (globalThis.GPUAdapter && !GPUAdapter.prototype.requestDevice.dgWatched) {
-  const request = GPUAdapter.prototype.requestDevice;
-  GPUAdapter.prototype.requestDevice = async function requestDevice(...args) {
-    const device = await request.apply(this, args);
-    lostPromise = device.lost.then((info) => { deviceLost = `the WebGPU device was lost (${info.reason}${info.message ? ': ' + info.message : ''})`; });
-    return device;
+
+/** Which backend to use, and why: burn panics without an adapter, so probe first. `probe`
+ * asks for the adapter where the sampler will run (mount() asks its worker: the first request
+ * for an adapter can block its thread for a quarter of a second). */
+export async function chooseBackend(wanted, probe = probeWebGpu) {
+  if (wanted === "cpu") {
+    return { backend: "cpu", reason: "asked for the CPU backend" };
+  }
+  const onCpu = (why) => {
+    const reason = wanted === "webgpu" ? `WebGPU was asked for, but ${why}; running on the CPU backend` : why;
+    return { backend: "cpu", reason };
   };
-  GPUAdapter.prototype.requestDevice.dgWatched = true;
-}
-const warmed = new Set();
-
-function fail(name, why) { throw new Error(`invalid ${name}: ${why}`); }
-const usesQ = (m) => ['prior', 'dg', 'sdg'].includes(m);
-
-/** The shipped weights the page loads: Fashion-MNIST's in half precision (`dg half`: 233 KB
- * instead of 460 KB, samples within one 8-bit grey level of the f32 file's). */
-export const weightsFile = (model) => `models/${model === 'fashion' ? 'fashion-f16' : model}.safetensors`;
-
-/** Checks the options and turns them into the sampler's settings; `q` overrides `o.q`. */
-export function settingsOf(o, q = o.q) {
-  const num = (k, v = o[k]) => { const x = Number(v); if (v === '' || v === null || !Number.isFinite(x)) fail(k, `must be a finite number, got ${v}`); return x; };
-  const int = (k, min) => { const v = num(k); if (!Number.isInteger(v) || v < min) fail(k, `must be an integer >= ${min}, got ${o[k]}`); return v; };
-  const qv = num('q', q);
-  if (usesQ(o.method) && !(qv > 0 && qv < 1)) fail('q', `must lie strictly between 0 and 1, got ${q}`);
-  const noise = () => {
-    const preset = o.noise === 'custom' ? { level: 0.3, from: num('noiseFrom'), to: num('noiseTo') } : NOISE[o.noise]
-      ?? fail('noise', `'${o.noise}' is not early, late or custom`);
-    const level = o.strength === '' || o.strength === undefined ? preset.level : num('strength');
-    if (level < 0) fail('strength', `must be >= 0, got ${level}`);
-    if (!(preset.from < preset.to)) fail('noise', `the window needs from < to, got ${preset.from}..${preset.to}`);
-    return { ...preset, level };
-  };
-  const method = { plain: () => ({ method: 'plain' }), prior: () => ({ method: 'prior', q: qv }), dg: () => ({ method: 'dg', q: qv }),
-    'dg-exact': () => ({ method: 'dg-exact', target_logp: num('target') }),
-    sdg: () => ({ method: 'sdg', q: qv, noise: noise(), exact: true }) }[o.method]
-    ?? fail('method', `'${o.method}' is not plain, prior, dg, dg-exact or sdg`);
-  if (!['euler', 'heun', 'rk4'].includes(o.solver)) fail('solver', `'${o.solver}' is not euler, heun or rk4`);
-  const divergence = { exact: { kind: 'exact' }, hutchinson: { kind: 'hutchinson', probes: 1 }, off: { kind: 'off' } }[o.logp]
-    ?? fail('logp', `'${o.logp}' is not exact, hutchinson or off`);
-  if (o.method === 'dg-exact' && o.logp === 'off') fail('logp', 'density guidance to a target needs a divergence (exact or hutchinson)');
-  if (!['auto', 'webgpu', 'cpu'].includes(o.backend)) fail('backend', `'${o.backend}' is not auto, webgpu or cpu`);
-  if (!['auto', 'gpu', 'readback'].includes(o.draw)) fail('draw', `'${o.draw}' is not auto, gpu or readback`);
-  return { method: method(), solver: o.method === 'sdg' ? 'euler' : o.solver, steps: int('steps', 1), batch: int('batch', 1),
-    seed: int('seed', 0), window: { lambda_min: num('lambdaMin'), lambda_max: num('lambdaMax') }, divergence,
-    guards: { norm_floor: 1e-3, eta_cap: 10 } };
-}
-
-/** The q values of a side-by-side run: `compare` ("0.2,0.5,0.8") or the one q. */
-function lanesOf(o) {
-  if (o.compare === '' || o.compare === undefined || o.compare === null) return [Number(o.q)];
-  if (!usesQ(o.method)) fail('compare', `side by side varies q, which ${o.method} does not use`);
-  const qs = String(o.compare).split(',').map((s) => s.trim());
-  if (qs.length < 2 || qs.length > 6) fail('compare', `give 2 to 6 q values, got '${o.compare}'`);
-  return qs.map((q) => { settingsOf(o, q); return Number(q); });
-}
-
-/** Which backend to use, and why: burn panics without an adapter, so probe first. */
-export async function chooseBackend(wanted) {
-  if (wanted === 'cpu') return { backend: 'cpu', reason: 'asked for the CPU backend' };
-  const cpu = (why) => ({ backend: 'cpu', reason: wanted === 'webgpu' ? `WebGPU was asked for, but ${why}; running on the CPU backend` : why });
-  if (webgpuBroken) return cpu(webgpuBroken);
-  if (!globalThis.navigator?.gpu) return cpu('this browser has no navigator.gpu');
-  const adapter = await navigator.gpu.requestAdapter().catch(() => null);
-  if (!adapter) return cpu('navigator.gpu offers no adapter');
-  if (adapter.limits.maxStorageBuffersPerShaderStage < 8) return cpu(`the adapter allows only ${adapter.limits.maxStorageBuffersPerShaderStage} storage buffers per shader stage`);
-  const info = adapter.info ?? {};
-  const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ');
-  return { backend: 'webgpu', reason: `WebGPU adapter${name ? ': ' + name : ''}${info.isFallbackAdapter ? ' (software fallback)' : ''}` };
+  if (webgpuBroken) {
+    return onCpu(webgpuBroken);
+  }
+  if (!globalThis.navigator?.gpu) {
+    return onCpu("this browser has no navigator.gpu");
+  }
+  const adapter = await probe();
+  if (!adapter) {
+    return onCpu("navigator.gpu offers no adapter");
+  }
+  if (adapter.storageBuffers < 8) {
+    return onCpu(`the adapter allows only ${adapter.storageBuffers} storage buffers per shader stage`);
+  }
+  const named = adapter.name ? `: ${adapter.name}` : "";
+  const software = adapter.isFallbackAdapter ? " (software fallback)" : "";
+  return { backend: "webgpu", reason: `WebGPU adapter${named}${software}` };
 }
 
 /** Fetches with progress, so a slow network shows how far the weights have come. */
 async function fetchBytes(url, what, progress) {
-  const res = await fetch(url).catch((e) => fail(what, `${url} could not be fetched (${e.message})`));
-  if (!res.ok) fail(what, `${url} could not be loaded (HTTP ${res.status})`);
-  const total = Number(res.headers.get('content-length')) || 0;
-  const reader = res.body.getReader(), parts = [];
-  let got = 0;
+  const response = await fetch(url).catch((error) => fail(what, `${url} could not be fetched (${error.message})`));
+  if (!response.ok) {
+    fail(what, `${url} could not be loaded (HTTP ${response.status})`);
+  }
+  const total = Number(response.headers.get("content-length")) || 0;
+  const reader = response.body.getReader();
+  const parts = [];
+  let received = 0;
   for (;;) {
     const { done, value } = await reader.read();
-    if (done) break;
-    parts.push(value); got += value.length;
-    progress(`loading ${what} ${total ? Math.round(100 * got / total) + '%' : (got / 1024).toFixed(0) + ' KB'}`);
+    if (done) {
+      break;
+    }
+    parts.push(value);
+    received += value.length;
+    const howFar = total ? `${Math.round((100 * received) / total)}%` : `${(received / 1024).toFixed(0)} KB`;
+    progress(`loading ${what} ${howFar}`);
   }
-  const out = new Uint8Array(got);
-  let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
-  return out;
+  const bytes = new Uint8Array(received);
+  let offset = 0;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.length;
+  }
+  return bytes;
 }
 
-const modelCache = new Map();
-async function modelOf(o, progress) {
-  if (!MODELS.includes(o.model)) fail('model', `'${o.model}' is not one of ${MODELS.join(', ')}`);
-  const cls = o.class === 'any' || o.class === '' || o.class === undefined ? undefined : Number(o.class);
-  if (cls !== undefined && !(Number.isInteger(cls) && cls >= 0 && cls < 10)) fail('class', `'${o.class}' is not any or 0..9`);
-  if (o.model !== 'fashion' && cls !== undefined) fail('class', 'only the fashion model is class-conditional');
-  const cfg = Number(o.cfg);
-  if (o.cfg === '' || !Number.isFinite(cfg)) fail('cfg', `must be a finite number, got ${o.cfg}`);
-  if (o.model === 'gmm-exact' && !o.weights) {
-    const key = 'gmm-exact';
-    if (!modelCache.has(key)) modelCache.set(key, await (await fetch(new URL('models/lab-gmm.json', base))).json());
-    const spec = modelCache.get(key);
+/** Weights and mixture files already fetched in this page, by URL. */
+const fetchedModels = new Map();
+
+/** The model a run needs: the sampler's model description, the weights bytes (networks), the
+ * mixture's spec (the analytic mixture, for its exact heat map) and the dimension. */
+async function modelOf(options, progress) {
+  checkModel(options);
+  const conditioning = conditioningOf(options);
+  if (options.model === "gmm-exact" && !options.weights) {
+    const url = new URL("models/lab-gmm.json", repositoryRoot).href;
+    if (!fetchedModels.has(url)) {
+      fetchedModels.set(url, await (await fetch(url)).json());
+    }
+    const spec = fetchedModels.get(url);
     return { model: { gmm: spec }, weights: undefined, spec, dim: 2 };
   }
-  const url = o.weights ? new URL(o.weights, location.href) : new URL(weightsFile(o.model), base);
-  const key = url.href;
-  if (!modelCache.has(key)) modelCache.set(key, await fetchBytes(url, 'weights', progress));
-  return { model: { class: cls, cfg }, weights: modelCache.get(key), dim: o.model === 'fashion' ? 784 : 2 };
-}
-
-const VIEW = 3.5; // the 2-D view spans [-VIEW, VIEW]² (SPAN in src/canvas.rs)
-/** On WebGPU, `draw: 'gpu'` draws with wgpu straight from the state's buffer (`Run.draw`), so a
- * step reads back only log p; `readback` reads the state and draws it here. `auto` takes the
- * faster as measured (README, "Browser budgets"): on SwiftShader the readback (Fashion b16
- * 6.7 vs 7.5 s/step, moons 2,048 a tie), since the wait on log p is paid either way. */
-const GPU_DRAW_AUTO = false;
-
-/** 2-D: a heat map of p_λ (exact for the analytic mixture, else a histogram of the
- * particles), the particles' recent trails, the particles. Images: a grid of the batch. */
-function draw(ctx, lane, state, spec) {
-  const { width: w, height: h } = ctx.canvas;
-  const x = state.x, d = state.dim, n = x.length / d;
-  if (d === 2) {
-    const s = w / (2 * VIEW), px = (v) => w / 2 + v * s, py = (v) => h / 2 - v * s;
-    ctx.fillStyle = '#fff'; ctx.fillRect(0, 0, w, h);
-    if (spec) exactHeat(ctx, spec, state.lambda); else histogramHeat(ctx, x);
-    lane.trail.push(x); if (lane.trail.length > 8) lane.trail.shift();
-    ctx.strokeStyle = 'rgba(192,57,43,0.18)'; ctx.lineWidth = 1; ctx.beginPath();
-    for (let i = 0; i < n; i++) lane.trail.forEach((t, k) => (k ? ctx.lineTo : ctx.moveTo).call(ctx, px(t[2 * i]), py(t[2 * i + 1])));
-    ctx.stroke();
-    ctx.fillStyle = '#c0392b';
-    for (let i = 0; i < n; i++) ctx.fillRect(px(x[2 * i]) - 1, py(x[2 * i + 1]) - 1, 2, 2);
-    return;
+  const url = options.weights
+    ? new URL(options.weights, location.href)
+    : new URL(weightsFile(options.model), repositoryRoot);
+  if (!fetchedModels.has(url.href)) {
+    fetchedModels.set(url.href, await fetchBytes(url, "weights", progress));
   }
-  const side = Math.round(Math.sqrt(d)), cols = Math.ceil(Math.sqrt(n)), rows = Math.ceil(n / cols);
-  const img = new ImageData(cols * side, rows * side);
-  for (let k = 0; k < n; k++) for (let p = 0; p < d; p++) {
-    const v = Math.max(0, Math.min(255, (x[k * d + p] + 1) * 127.5));
-    const r = Math.floor(k / cols) * side + Math.floor(p / side), c = (k % cols) * side + (p % side), o = 4 * (r * img.width + c);
-    img.data[o] = img.data[o + 1] = img.data[o + 2] = v; img.data[o + 3] = 255;
+  return { model: conditioning, weights: fetchedModels.get(url.href), spec: undefined, dim: dimOf(options.model) };
+}
+
+function mean(values) {
+  let sum = 0;
+  for (const value of values) {
+    sum += value;
   }
-  const tmp = new OffscreenCanvas(img.width, img.height);
-  tmp.getContext('2d').putImageData(img, 0, 0);
-  ctx.imageSmoothingEnabled = false;
-  ctx.fillStyle = '#fff'; ctx.fillRect(0, 0, w, h);
-  const scale = Math.min(w / img.width, h / img.height);
-  ctx.drawImage(tmp, 0, 0, img.width * scale, img.height * scale);
+  return sum / values.length;
 }
 
-const GRID = 56;
-function heatCells(ctx, value) {
-  const { width: w, height: h } = ctx.canvas;
-  let max = 0; const v = new Float64Array(GRID * GRID);
-  for (let j = 0; j < GRID; j++) for (let i = 0; i < GRID; i++) { v[j * GRID + i] = value((i + 0.5) / GRID, (j + 0.5) / GRID); max = Math.max(max, v[j * GRID + i]); }
-  for (let j = 0; j < GRID; j++) for (let i = 0; i < GRID; i++) {
-    ctx.fillStyle = `rgba(41,128,185,${(0.55 * v[j * GRID + i] / (max || 1)).toFixed(3)})`;
-    ctx.fillRect(i / GRID * w, j / GRID * h, w / GRID + 1, h / GRID + 1);
+function range(values) {
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (const value of values) {
+    min = Math.min(min, value);
+    max = Math.max(max, value);
   }
+  return { min, max };
 }
 
-/** The analytic mixture's marginal p_λ on the linear path: N(α μ_k, α²σ_k² + σ²). */
-function exactHeat(ctx, spec, lambda) {
-  const a = 1 / (1 + Math.exp(-lambda / 2)), sig = 1 - a, tot = spec.weights.reduce((p, q) => p + q, 0);
-  heatCells(ctx, (u, v) => {
-    const x = (2 * u - 1) * VIEW, y = (1 - 2 * v) * VIEW;
-    return spec.weights.reduce((p, wk, k) => { const s2 = a * a * spec.stds[k] ** 2 + sig * sig;
-      return p + wk / tot / (2 * Math.PI * s2) * Math.exp(-((x - a * spec.means[k][0]) ** 2 + (y - a * spec.means[k][1]) ** 2) / (2 * s2)); }, 0);
-  });
+function messageOf(error) {
+  return error instanceof Error ? error.message : String(error);
 }
 
-/** A network's p_λ has no closed form: show the particles' own histogram. */
-function histogramHeat(ctx, x) {
-  const counts = new Float64Array(GRID * GRID);
-  for (let i = 0; i < x.length; i += 2) {
-    const c = Math.floor((x[i] / VIEW + 1) / 2 * GRID), r = Math.floor((1 - x[i + 1] / VIEW) / 2 * GRID);
-    if (c >= 0 && c < GRID && r >= 0 && r < GRID) counts[r * GRID + c] += 1;
-  }
-  heatCells(ctx, (u, v) => counts[Math.min(GRID - 1, Math.floor(v * GRID)) * GRID + Math.min(GRID - 1, Math.floor(u * GRID))]);
+function saveFile(blob, name) {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = name;
+  link.click();
 }
 
-/** log p along λ: per lane the mean and the min..max band; the target line for DG (target). */
-function plot(ctx, lanes, target) {
-  const { width: w, height: h } = ctx.canvas;
-  ctx.clearRect(0, 0, w, h);
-  const all = lanes.flatMap((l) => l.trajectory);
-  if (all.length < 2) return;
-  let lo = Math.min(...all.map((t) => t.min)), hi = Math.max(...all.map((t) => t.max));
-  if (target !== undefined) { lo = Math.min(lo, target); hi = Math.max(hi, target); }
-  const l0 = all[0].lambda, l1 = Math.max(...all.map((t) => t.lambda));
-  const X = (l) => 40 + (l - l0) / (l1 - l0 || 1) * (w - 50), Y = (v) => h - 16 - (v - lo) / (hi - lo || 1) * (h - 26);
-  ctx.fillStyle = '#555'; ctx.font = '10px system-ui';
-  ctx.fillText(hi.toFixed(1), 2, 12); ctx.fillText(lo.toFixed(1), 2, h - 16); ctx.fillText(`λ ${l0.toFixed(1)} → ${l1.toFixed(2)}`, w / 2 - 30, h - 3);
-  if (target !== undefined) { ctx.strokeStyle = '#888'; ctx.setLineDash([4, 3]); ctx.beginPath(); ctx.moveTo(40, Y(target)); ctx.lineTo(w - 10, Y(target)); ctx.stroke(); ctx.setLineDash([]); }
-  lanes.forEach((lane, i) => {
-    const t = lane.trajectory, c = COLOURS[i % COLOURS.length];
-    ctx.globalAlpha = 0.15; ctx.fillStyle = c; ctx.beginPath();
-    t.forEach((p) => ctx.lineTo(X(p.lambda), Y(p.max))); [...t].reverse().forEach((p) => ctx.lineTo(X(p.lambda), Y(p.min))); ctx.fill();
-    ctx.globalAlpha = 1; ctx.strokeStyle = c; ctx.beginPath(); t.forEach((p) => ctx.lineTo(X(p.lambda), Y(p.mean))); ctx.stroke();
-  });
+/** The memory of every worker after a run: `wasm_bytes` summed, `gpu` of the WebGPU worker
+ * (the first), and each worker's own. */
+function memoryRecord(memories) {
+  const wasmBytes = memories.reduce((sum, memory) => sum + memory.wasm_bytes, 0);
+  return { wasm_bytes: wasmBytes, gpu: memories[0]?.gpu ?? null, workers: memories };
 }
-
-/** What lies under the GPU-drawn layer: white, and the exact heat map of the analytic mixture
- * (it needs only λ); the GPU layer draws the rest. */
-function under(ctx, state, spec) {
-  ctx.fillStyle = '#fff'; ctx.fillRect(0, 0, ctx.canvas.width, ctx.canvas.height);
-  if (spec && state.dim === 2) exactHeat(ctx, spec, state.lambda);
-}
-
-/** A cheap fingerprint of a canvas's pixels, for tests that check every step was drawn. */
-function checksum(pixels) {
-  let h = 0;
-  for (let i = 0; i < pixels.data.length; i += 7) h = (h * 31 + pixels.data[i]) | 0;
-  return h;
-}
-const pixelsOf = (ctx) => ctx.getImageData(0, 0, ctx.canvas.width, ctx.canvas.height);
-/** A WebGPU canvas's pixels: readable only in the task that drew it. */
-function gpuPixels(canvas) {
-  const ctx = new OffscreenCanvas(canvas.width, canvas.height).getContext('2d');
-  ctx.drawImage(canvas, 0, 0);
-  return pixelsOf(ctx);
-}
-
-const errorMessage = (e) => (e instanceof Error ? e.message : String(e));
-const mean = (v) => v.reduce((p, q) => p + q, 0) / v.length;
-
-function controlsHtml() {
-  const opts = (xs) => xs.map(([v, t]) => `<option value="${v}">${t ?? v}</option>`).join('');
-  return `<form class="dg-controls">
-  <label>model <select name="model">${opts([['moons'], ['8gaussians'], ['checkerboard'], ['gmm', 'gmm (trained)'], ['gmm-exact', 'gmm (analytic)'], ['fashion', 'Fashion-MNIST']])}</select></label>
-  <label>method <select name="method">${opts([['plain', 'plain ODE'], ['prior', 'prior guidance'], ['dg', 'density guidance (q)'], ['dg-exact', 'density guidance (target)'], ['sdg', 'stochastic density guidance']])}</select></label>
-  <label>q <input name="q" type="range" min="0.01" max="0.99" step="0.01"><output class="dg-q"></output></label>
-  <label>compare q side by side <input name="compare" placeholder="e.g. 0.2,0.5,0.8"></label>
-  <label>target log p <input name="target" type="number" step="0.5"></label>
-  <label>SDG noise <select name="noise">${opts([['early'], ['late'], ['custom', 'custom window']])}</select></label>
-  <label>SDG strength <input name="strength" type="number" step="0.05" min="0" placeholder="preset"></label>
-  <label>SDG window λ from / to <span><input name="noiseFrom" type="number" step="0.5" size="4"> <input name="noiseTo" type="number" step="0.5" size="4"></span></label>
-  <label>steps <input name="steps" type="number" min="1"></label>
-  <label>solver <select name="solver">${opts([['euler'], ['heun'], ['rk4']])}</select></label>
-  <label>seed <input name="seed" type="number" min="0"></label>
-  <label>batch <input name="batch" type="number" min="1"></label>
-  <label>log p <select name="logp">${opts([['hutchinson'], ['exact'], ['off']])}</select></label>
-  <label>backend <select name="backend">${opts([['auto'], ['webgpu', 'WebGPU'], ['cpu', 'CPU']])}</select></label>
-  <label>drawing (WebGPU) <select name="draw">${opts([['auto'], ['gpu', 'on the GPU, no readback'], ['readback', 'from a readback']])}</select></label>
-  <label>garment class <select name="class">${opts([['any'], ...CLASSES.map((c, i) => [i, c])])}</select></label>
-  <label>CFG scale <input name="cfg" type="number" step="0.5"></label>
-  <div class="dg-buttons"><button type="submit">Run</button> <button type="button" data-act="stop">Stop</button>
-    <button type="button" data-act="png">PNG</button> <button type="button" data-act="json">JSON</button></div>
-</form>`;
-}
-
-const STYLE = `.dg-controls{display:grid;grid-template-columns:repeat(auto-fill,minmax(11rem,1fr));gap:.5rem 1rem;margin-bottom:1rem}
-.dg-controls label{display:flex;flex-direction:column;gap:.2rem}.dg-lanes{display:flex;flex-wrap:wrap;gap:.5rem}
-.dg-lane figcaption{font-size:12px}.dg-canvas,.dg-plot{border:1px solid #ccc;display:block;image-rendering:pixelated;max-width:100%}
-.dg-stack{position:relative}.dg-gpu{position:absolute;left:0;top:0}.dg-error{color:#b00;white-space:pre-wrap}.dg-status{font-size:12px;color:#333}`;
 
 /** Mounts the demo into `element`; `options` are the URL's settings (see DEFAULTS). */
 export async function mount(element, options = {}) {
   const o = { ...DEFAULTS, ...options };
-  const full = o.ui !== 'canvas';
-  element.innerHTML = `<style>${STYLE}</style>${full ? controlsHtml() : ''}<div class="dg-lanes"></div>
-    ${full ? '<canvas class="dg-plot" width="448" height="130"></canvas>' : ''}<div class="dg-status" role="status"></div>
-    <div class="dg-error" role="alert"></div>`;
-  const $ = (s) => element.querySelector(s);
-  const status = $('.dg-status'), errorBox = $('.dg-error'), lanesBox = $('.dg-lanes');
-  const pctx = $('.dg-plot')?.getContext('2d');
-  const form = $('.dg-controls');
-  let current = [], token = 0, last = null, dim = 2;
-  const t0 = performance.now();
-  status.textContent = 'loading the wasm module…';
-  await wasm();
-  const cold = performance.now() - t0;
-  status.textContent = `ready (wasm loaded in ${cold.toFixed(0)} ms)`;
+  const full = o.ui !== "canvas";
+  const controls = full ? controlsHtml() : "";
+  const plotCanvas = full ? '<canvas class="dg-plot" width="448" height="130"></canvas>' : "";
+  element.innerHTML = `<link rel="stylesheet" href="${stylesheetUrl}">${controls}<div class="dg-lanes"></div>
+    ${plotCanvas}<div class="dg-status" role="status"></div><div class="dg-error" role="alert"></div>`;
+  const status = element.querySelector(".dg-status");
+  const errorBox = element.querySelector(".dg-error");
+  const lanesBox = element.querySelector(".dg-lanes");
+  const plotContext = element.querySelector(".dg-plot")?.getContext("2d");
+  const form = element.querySelector(".dg-controls");
+  const cores = navigator.hardwareConcurrency || 1;
 
-  const showQ = () => {
-    const q = Number(form.elements.q.value);
-    let text = q.toFixed(2);
-    try { text += ` · PG radius χ⁻¹(1-q) = ${chiQuantile(dim, 1 - q).toFixed(2)}σ (D=${dim})`; } catch { /* q at an end */ }
-    $('.dg-q').textContent = text;
-  };
+  const mountStarted = performance.now();
+  status.textContent = "loading the sampler…";
+  const module = await compiledModule();
+  let pool = new SamplerPool(module);
+  await pool.ensure(1);
+  const coldStartMs = performance.now() - mountStarted;
+  status.textContent = `ready (sampler loaded in ${coldStartMs.toFixed(0)} ms)`;
+  if (o.backend === "cpu") {
+    // the CPU run's other workers start now, not at the first run
+    const batch = Number.isInteger(Number(o.batch)) ? Number(o.batch) : 1;
+    pool.ensure(workerCountOf(o, "cpu", batch, cores)).catch(() => {});
+  }
+
+  /** The run in progress: a newer run or dispose() bumps it, and the older run then stops. */
+  let token = 0;
+  let stopped = false;
+  let lastRecord = null;
+  let dim = dimOf(o.model);
+
+  const chiQuantile = (d, p) => pool.ask("chiQuantile", { dim: d, p });
+  const showQ = form ? watchQ(form, element.querySelector(".dg-q"), () => dim, chiQuantile) : () => {};
   if (form) {
-    for (const el of form.elements) if (el.name in o) el.value = o[el.name];
-    dim = o.model === 'fashion' ? 784 : 2; showQ();
-    form.elements.q.addEventListener('input', showQ);
-    form.elements.model.addEventListener('change', () => { dim = form.elements.model.value === 'fashion' ? 784 : 2; showQ(); });
-    form.addEventListener('submit', (e) => { e.preventDefault(); controller.run(Object.fromEntries(new FormData(form))).catch(() => {}); });
-    $('[data-act=stop]').onclick = () => controller.stop();
-    $('[data-act=png]').onclick = () => snapshot().toBlob((b) => save(b, 'density-guidance.png'));
-    $('[data-act=json]').onclick = () => last && save(new Blob([JSON.stringify(last, null, 1)], { type: 'application/json' }), 'density-guidance-run.json');
-  }
-  const save = (blob, name) => { const a = document.createElement('a'); a.href = URL.createObjectURL(blob); a.download = name; a.click(); };
-  /** All lanes side by side on one canvas, for the PNG export. */
-  function snapshot() {
-    const cs = [...lanesBox.querySelectorAll('canvas')], out = document.createElement('canvas');
-    out.width = cs.reduce((s, c) => s + c.width, 0); out.height = Math.max(...cs.map((c) => c.height));
-    let x = 0; for (const c of cs) { out.getContext('2d').drawImage(c, x, 0); x += c.width; }
-    return out;
-  }
-  const free = () => { current.forEach((r) => r.dispose()); current = []; };
-
-  /** One run on one backend; throws on bad settings or a backend failure. */
-  async function attempt(my, settingsList, qs, backend, reason, model, spec) {
-    const gpuDraw = backend === 'webgpu' && (o.draw === 'gpu' || (o.draw === 'auto' && GPU_DRAW_AUTO));
-    const record = { settings: { ...o }, backend, backend_reason: reason, draw: gpuDraw ? 'gpu' : 'readback', steps_drawn: 0, nfe: 0,
-      logp_final: [], trajectory: [], timings: { cold_start_ms: cold, warmup_ms: 0, create_ms: 0, steps: [] } };
-    const key = `${backend}|${o.model}|${settingsList[0].batch}|${o.method}|${o.logp}|${gpuDraw}`;
-    if (backend === 'webgpu' && !warmed.has(key)) {
-      status.textContent = 'warming up WebGPU (compiling shaders)…';
-      const tw = performance.now();
-      const w = await Run.create(model.model, model.weights, { ...settingsList[0], steps: 2 }, backend);
-      const scratch = gpuDraw && new OffscreenCanvas(64, 64);
-      const once = async () => { w.step(); if (gpuDraw) w.draw(scratch, !spec); await w.read(!gpuDraw); };
-      try { await once(); await once(); } finally { w.dispose(); }
-      record.timings.warmup_ms = performance.now() - tw;
-      warmed.add(key);
-    }
-    const tc = performance.now();
-    const runs = (current = []);
-    for (const s of settingsList) runs.push(await Run.create(model.model, model.weights, s, backend));
-    record.timings.create_ms = performance.now() - tc;
-    lanesBox.innerHTML = '';
-    const size = qs.length > 1 ? 288 : 448;
-    const lanes = qs.map((q) => {
-      const fig = document.createElement('figure'); fig.className = 'dg-lane'; fig.style.margin = '0';
-      const canvas = (cls) => `<canvas class="dg-canvas${cls}" width="${size}" height="${size}"></canvas>`;
-      fig.innerHTML = `<div class="dg-stack">${canvas('')}${gpuDraw ? canvas(' dg-gpu') : ''}</div>${qs.length > 1 ? `<figcaption>q = ${q}</figcaption>` : ''}`;
-      lanesBox.append(fig);
-      return { q, ctx: fig.querySelector('canvas').getContext('2d'), gpu: fig.querySelector('.dg-gpu'), caption: fig.querySelector('figcaption'),
-        trail: [], trajectory: [], checksums: [] };
+    fillForm(form, o);
+    form.elements.model.addEventListener("change", () => {
+      dim = dimOf(form.elements.model.value);
     });
-    const target = o.method === 'dg-exact' ? Number(o.target) : undefined;
-    for (;;) {
-      const a = performance.now();
-      const more = runs.map((r) => r.step()).every(Boolean);
-      const b = performance.now();
+    showQ();
+    wireButtons(form, {
+      run: (formOptions) => controller.run(formOptions).catch(() => {}),
+      stop: () => controller.stop(),
+      png: () =>
+        sideBySide([...lanesBox.querySelectorAll(".dg-canvas:not(.dg-gpu)")]).toBlob((blob) =>
+          saveFile(blob, "density-guidance.png"),
+        ),
+      json: () => {
+        if (lastRecord) {
+          saveFile(
+            new Blob([JSON.stringify(lastRecord, null, 1)], { type: "application/json" }),
+            "density-guidance-run.json",
+          );
+        }
+      },
+    });
+  }
+
+  /** Frees the runs in every worker (GPU memory included); resolves to their memory after. */
+  const free = () => pool.dispose();
+
+  /** One canvas (and with GPU drawing one more on top, for the worker) per lane. */
+  function buildLanes(qs, gpuDraw) {
+    lanesBox.replaceChildren();
+    const size = qs.length > 1 ? 288 : 448;
+    return qs.map((q) => {
+      const figure = document.createElement("figure");
+      figure.className = "dg-lane";
+      const stack = document.createElement("div");
+      stack.className = "dg-stack";
+      const canvas = document.createElement("canvas");
+      canvas.className = "dg-canvas";
+      canvas.width = size;
+      canvas.height = size;
+      stack.append(canvas);
+      let gpuCanvas = null;
       if (gpuDraw) {
-        runs.forEach((r, i) => {
-          r.draw(lanes[i].gpu, !spec);
-          if (o.trace) { lanes[i].lastGpu = gpuPixels(lanes[i].gpu); lanes[i].checksums.push(checksum(lanes[i].lastGpu)); }
-        });
+        gpuCanvas = canvas.cloneNode();
+        gpuCanvas.className = "dg-canvas dg-gpu";
+        stack.append(gpuCanvas);
       }
-      const drawn = performance.now() - b;
-      const states = [];
-      for (const r of runs) states.push(await r.read(!gpuDraw));
-      const c = performance.now();
-      if (my !== token) return null;
-      states.forEach((state, i) => {
-        const lane = lanes[i], lp = Array.from(state.logp);
-        if (gpuDraw) under(lane.ctx, state, spec); else draw(lane.ctx, lane, state, spec);
-        lane.trajectory.push({ lambda: state.lambda, mean: mean(lp), min: Math.min(...lp), max: Math.max(...lp) });
-        lane.logp_final = lp; lane.nfe = state.nfe; lane.guard_steps = state.guard_steps;
-        if (lane.caption) lane.caption.textContent = `q = ${lane.q} · mean log p ${mean(lp).toFixed(2)}`;
-        if (o.trace && !gpuDraw) lane.checksums.push(checksum(pixelsOf(lane.ctx)));
-      });
-      if (pctx) plot(pctx, lanes, target);
-      const t = { compute_ms: b - a, readback_ms: c - b - drawn, draw_ms: drawn + performance.now() - c };
-      record.timings.steps.push(t);
-      record.steps_drawn += 1;
-      const s = states[0];
-      status.textContent = `${backend} (${reason}) · step ${s.steps_done}/${settingsList[0].steps} · λ ${s.lambda.toFixed(2)} · mean log p ${lanes[0].trajectory.at(-1).mean.toFixed(2)} · `
-        + `NFE ${s.nfe} · guards ${s.guard_steps} · ms compute ${t.compute_ms.toFixed(1)} / readback ${t.readback_ms.toFixed(1)} / draw ${t.draw_ms.toFixed(1)}`;
-      await new Promise((r) => requestAnimationFrame(r));
-      if (!more || s.done || stopped) break;
+      figure.append(stack);
+      let caption = null;
+      if (qs.length > 1) {
+        caption = document.createElement("figcaption");
+        caption.textContent = `q = ${q}`;
+        figure.append(caption);
+      }
+      lanesBox.append(figure);
+      return { q, ctx: canvas.getContext("2d"), gpuCanvas, caption, trail: [], trajectory: [], checksums: [] };
+    });
+  }
+
+  /** Draws one step's joined state of every lane, and the plot; returns the ms it took. */
+  function drawStep(lanes, states, gpuDraw, spec, target) {
+    const started = performance.now();
+    states.forEach((state, index) => {
+      const lane = lanes[index];
+      if (gpuDraw) {
+        drawUnderGpuLayer(lane.ctx, state, spec);
+      } else {
+        drawState(lane.ctx, lane, state, spec);
+      }
+      const { min, max } = range(state.logp);
+      lane.trajectory.push({ lambda: state.lambda, mean: mean(state.logp), min, max });
+      lane.state = state;
+      if (lane.caption) {
+        lane.caption.textContent = `q = ${lane.q} · mean log p ${lane.trajectory.at(-1).mean.toFixed(2)}`;
+      }
+      if (o.trace) {
+        lane.checksums.push(gpuDraw ? state.checksum : canvasChecksum(pixelsOf(lane.ctx)));
+      }
+    });
+    if (plotContext) {
+      plotLogp(plotContext, lanes, target);
     }
-    if (gpuDraw) await settleOnCanvas(runs, lanes, spec, record);
-    Object.assign(record, { nfe: lanes.reduce((n, l) => n + l.nfe, 0), logp_final: lanes[0].logp_final, trajectory: lanes[0].trajectory,
-      guard_steps: lanes[0].guard_steps, stopped });
-    if (qs.length > 1) record.lanes = lanes.map((l) => ({ q: l.q, logp_final: l.logp_final, trajectory: l.trajectory, nfe: l.nfe }));
-    if (o.trace) record.canvas_checksums = lanes[0].checksums;
-    const steps = record.timings.steps.slice(1);
-    if (steps.length) record.timings.ms_per_step = mean(steps.map((t) => t.compute_ms + t.readback_ms + t.draw_ms));
-    free();
-    record.memory = memoryUsage();
-    if (record.timings.warmup_ms) status.textContent += ` · WebGPU warm-up (shader compilation) ${record.timings.warmup_ms.toFixed(0)} ms`;
+    return performance.now() - started;
+  }
+
+  /** The last GPU-drawn frame, drawn again on the 2-D canvas from one readback of the state:
+   * that canvas is what the PNG export takes. With `trace`, images record how far the two
+   * drawings of the last frame differ. */
+  async function settleOnCanvas(run, lanes, spec, record) {
+    const { states, lastGpuFrame } = await run.readFinal();
+    lanes.forEach((lane, index) => {
+      lane.trail = [];
+      lane.state = states[index];
+      drawState(lane.ctx, lane, states[index], spec);
+      lane.gpuCanvas.hidden = true;
+    });
+    if (lastGpuFrame && states[0].dim > 2) {
+      record.gpu_vs_readback_max_diff = maxPixelDifference(lastGpuFrame, pixelsOf(lanes[0].ctx).data);
+    }
+  }
+
+  /** One run on one backend; throws on bad settings or a backend failure, null when a newer
+   * run took over. */
+  async function attempt(myToken, laneSettings, qs, backend, reason, model) {
+    const runStarted = performance.now();
+    const spec = model.spec;
+    const gpuDraw = backend === "webgpu" && (o.draw === "gpu" || (o.draw === "auto" && GPU_DRAW_AUTO));
+    const workers = workerCountOf(o, backend, laneSettings[0].batch, cores);
+    const timings = { cold_start_ms: coldStartMs, warmup_ms: 0, create_ms: 0, first_step_ms: 0, steps: [] };
+    const record = {
+      settings: { ...o },
+      backend,
+      backend_reason: reason,
+      draw: gpuDraw ? "gpu" : "readback",
+      workers,
+      steps_drawn: 0,
+      nfe: 0,
+      logp_final: [],
+      trajectory: [],
+      timings,
+    };
+    const sampler = { model: model.model, weights: model.weights, backend };
+    if (backend === "webgpu") {
+      const key = `${o.model}|${laneSettings[0].batch}|${o.method}|${o.logp}|${gpuDraw}`;
+      if (!pool.warmed.has(key)) {
+        status.textContent = "warming up WebGPU (compiling shaders)…";
+        timings.warmup_ms = await pool.warmUp({ ...sampler, settings: laneSettings[0], gpuDraw, heat: !spec });
+        pool.warmed.add(key);
+      }
+    }
+    if (myToken !== token) {
+      return null;
+    }
+    const lanes = buildLanes(qs, gpuDraw);
+    const canvases = gpuDraw ? lanes.map((lane) => lane.gpuCanvas.transferControlToOffscreen()) : null;
+    const createStarted = performance.now();
+    const run = await pool.create({
+      ...sampler,
+      count: workers,
+      lanes: laneSettings,
+      canvases,
+      heat: !spec,
+      trace: o.trace,
+    });
+    timings.create_ms = performance.now() - createStarted;
+    const target = o.method === "dg-exact" ? Number(o.target) : undefined;
+    let pending = run.step();
+    let previousArrival = performance.now();
+    for (;;) {
+      const result = await pending;
+      const arrived = performance.now();
+      if (myToken !== token) {
+        return null;
+      }
+      const head = result.lanes[0];
+      const more = result.more && !head.done && !stopped;
+      if (more) {
+        // the workers compute the next step while this one is drawn
+        pending = run.step();
+      }
+      const pageDrawMs = drawStep(lanes, result.lanes, gpuDraw, spec, target);
+      const step = {
+        compute_ms: result.compute_ms,
+        readback_ms: result.readback_ms,
+        draw_ms: result.draw_ms + pageDrawMs,
+        step_ms: arrived - previousArrival,
+      };
+      previousArrival = arrived;
+      timings.steps.push(step);
+      record.steps_drawn += 1;
+      if (record.steps_drawn === 1) {
+        timings.first_step_ms = performance.now() - runStarted;
+        timings.first_drawn_at_ms = performance.now();
+      }
+      const meanLogp = lanes[0].trajectory.at(-1).mean;
+      status.textContent =
+        `${backend} (${reason}) · ${workers} worker${workers > 1 ? "s" : ""} · step ${head.steps_done}/${laneSettings[0].steps} · ` +
+        `λ ${head.lambda.toFixed(2)} · mean log p ${meanLogp.toFixed(2)} · NFE ${head.nfe} · guards ${head.guard_steps} · ` +
+        `ms compute ${step.compute_ms.toFixed(1)} / readback ${step.readback_ms.toFixed(1)} / draw ${step.draw_ms.toFixed(1)}`;
+      if (!more) {
+        break;
+      }
+    }
+    if (gpuDraw) {
+      await settleOnCanvas(run, lanes, spec, record);
+    }
+    const lead = lanes[0];
+    record.nfe = lanes.reduce((sum, lane) => sum + lane.state.nfe, 0);
+    record.logp_final = Array.from(lead.state.logp);
+    record.trajectory = lead.trajectory;
+    record.guard_steps = lead.state.guard_steps;
+    record.stopped = stopped;
+    if (qs.length > 1) {
+      record.lanes = lanes.map((lane) => ({
+        q: lane.q,
+        logp_final: Array.from(lane.state.logp),
+        trajectory: lane.trajectory,
+        nfe: lane.state.nfe,
+      }));
+    }
+    if (o.trace) {
+      record.canvas_checksums = lead.checksums;
+      record.samples = Array.from(lead.state.x);
+    }
+    const later = timings.steps.slice(1);
+    if (later.length) {
+      timings.ms_per_step = mean(later.map((step) => step.step_ms));
+    }
+    record.memory = memoryRecord(await free());
+    if (timings.warmup_ms) {
+      status.textContent += ` · WebGPU warm-up (shader compilation) ${timings.warmup_ms.toFixed(0)} ms`;
+    }
     return record;
   }
 
-  /** The last GPU-drawn frame, drawn again on the 2-D canvas from one readback: that canvas is
-   * what the PNG export takes (a WebGPU canvas's pixels are readable only while it is drawn).
-   * With `trace`, images record how far the two drawings of the last frame differ. */
-  async function settleOnCanvas(runs, lanes, spec, record) {
-    const finals = [];
-    for (const r of runs) finals.push(await r.read(true));
-    lanes.forEach((lane, i) => {
-      lane.trail = [];
-      draw(lane.ctx, lane, finals[i], spec);
-      lane.gpu.hidden = true;
-      if (i === 0 && lane.lastGpu && finals[i].dim > 2) {
-        const a = lane.lastGpu.data, b = pixelsOf(lane.ctx).data;
-        record.gpu_vs_readback_max_diff = a.reduce((m, v, k) => Math.max(m, Math.abs(v - b[k])), 0);
-      }
-    });
+  /** After a WebGPU failure the worker that held the device may be unusable: start afresh. */
+  function restartPool() {
+    pool.terminate();
+    pool = new SamplerPool(module);
   }
 
-  let stopped = false;
   const controller = {
     /** Runs with the current options (plus `overrides`); resolves to the run record. */
     async run(overrides = {}) {
-      const my = ++token;
+      const myToken = ++token;
       stopped = false;
-      errorBox.textContent = '';
-      free();
+      errorBox.textContent = "";
       try {
+        await free();
         Object.assign(o, overrides);
-        if (form) for (const el of form.elements) if (el.name in o) el.value = o[el.name];
+        if (form) {
+          fillForm(form, o);
+        }
         const qs = lanesOf(o);
-        const settingsList = qs.map((q) => settingsOf(o, q));
-        if (o.url) history.replaceState(null, '', '?' + new URLSearchParams(Object.fromEntries(
-          Object.keys(DEFAULTS).filter((k) => !['ui', 'trace'].includes(k) && String(o[k]) !== String(DEFAULTS[k])).map((k) => [k, o[k]]).concat([['run', 1]]))));
-        const model = await modelOf(o, (m) => { status.textContent = m; });
-        dim = model.dim; if (form) showQ();
-        let { backend, reason } = await chooseBackend(o.backend);
+        const laneSettings = qs.map((q) => settingsOf(o, q));
+        if (o.url) {
+          history.replaceState(null, "", `?${queryOf(o)}`);
+        }
+        const model = await modelOf(o, (message) => {
+          status.textContent = message;
+        });
+        dim = model.dim;
+        showQ();
+        const probeInWorker = () => pool.ask("probeWebGpu");
+        let { backend, reason } = await chooseBackend(o.backend, probeInWorker);
         let record;
         try {
-          record = await attempt(my, settingsList, qs, backend, reason, model, model.spec);
-        } catch (e) {
-          if (my !== token) return null; // superseded by a newer run, which freed this one
-          const msg = errorMessage(e);
-          if (backend !== 'webgpu' || msg.startsWith('invalid ')) throw e;
+          record = await attempt(myToken, laneSettings, qs, backend, reason, model);
+        } catch (error) {
+          if (myToken !== token) {
+            return null; // superseded by a newer run, which freed this one
+          }
+          const message = messageOf(error);
+          if (backend !== "webgpu" || message.startsWith("invalid ")) {
+            throw error;
+          }
           // a lost device or a failed kernel: say so, and finish the run on the CPU backend
-          free();
-          // a failed readback can come before the device's lost promise settles: give it a moment
-          if (lostPromise) await Promise.race([lostPromise, new Promise((r) => setTimeout(r, 500))]);
-          webgpuBroken = deviceLost ?? `WebGPU failed (${msg.split('\n')[0]})`;
-          ({ backend, reason } = await chooseBackend(o.backend));
-          record = await attempt(my, settingsList, qs, backend, reason, model, model.spec);
+          restartPool();
+          webgpuBroken = error.deviceLost ?? `WebGPU failed (${message.split("\n")[0]})`;
+          ({ backend, reason } = await chooseBackend(o.backend, probeInWorker));
+          record = await attempt(myToken, laneSettings, qs, backend, reason, model);
         }
-        if (record) last = record;
+        if (record) {
+          lastRecord = record;
+        }
         return record;
-      } catch (e) {
-        if (my !== token) return null;
-        free();
-        const msg = errorMessage(e);
-        errorBox.textContent = msg;
-        status.textContent = 'stopped: see the message below';
-        throw e instanceof Error ? e : new Error(msg);
+      } catch (error) {
+        if (myToken !== token) {
+          return null;
+        }
+        await free().catch(() => {});
+        const message = messageOf(error);
+        errorBox.textContent = message;
+        status.textContent = "stopped: see the message below";
+        throw error instanceof Error ? error : new Error(message);
       }
     },
-    stop() { stopped = true; },
-    dispose() { token++; free(); element.innerHTML = ''; },
-    get lastRun() { return last; },
+    /** Ends the run after the step in progress. */
+    stop() {
+      stopped = true;
+    },
+    /** Stops any run, ends the workers (their memory, GPU included, goes with them) and empties
+     * the element. */
+    dispose() {
+      token++;
+      pool.terminate();
+      element.replaceChildren();
+    },
+    get lastRun() {
+      return lastRecord;
+    },
+    /** Test hook: destroys the WebGPU device inside the worker, as a lost GPU would. */
+    destroyWebGpuDevice() {
+      return pool.ask("destroyWebGpuDevices");
+    },
   };
   return controller;
 }
@@ -469,12 +496,27 @@ export async function mount(element, options = {}) {
  * mount's options. */
 class DensityGuidanceElement extends HTMLElement {
   async connectedCallback() {
-    const opts = Object.fromEntries([...this.attributes].map((a) => [a.name.replace(/-([a-z])/g, (_, c) => c.toUpperCase()), a.value]));
-    delete opts.autorun;
-    this.controller = await mount(this, opts);
-    this.dispatchEvent(new CustomEvent('ready'));
-    if (this.hasAttribute('autorun')) this.controller.run().then((r) => this.dispatchEvent(new CustomEvent('done', { detail: r })), () => {});
+    const options = {};
+    for (const attribute of this.attributes) {
+      const name = attribute.name.replace(/-([a-z])/g, (_, letter) => letter.toUpperCase());
+      options[name] = attribute.value;
+    }
+    delete options.autorun;
+    this.controller = await mount(this, options);
+    this.dispatchEvent(new CustomEvent("ready"));
+    if (this.hasAttribute("autorun")) {
+      this.controller.run().then(
+        (record) => this.dispatchEvent(new CustomEvent("done", { detail: record })),
+        () => {},
+      );
+    }
   }
-  disconnectedCallback() { this.controller?.dispose(); }
+
+  disconnectedCallback() {
+    this.controller?.dispose();
+  }
 }
-if (globalThis.customElements && !customElements.get('density-guidance')) customElements.define('density-guidance', DensityGuidanceElement);
+
+if (globalThis.customElements && !customElements.get("density-guidance")) {
+  customElements.define("density-guidance", DensityGuidanceElement);
+}

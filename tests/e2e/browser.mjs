@@ -1,14 +1,23 @@
 // Shared by the e2e test and the headless benchmark: serve the repository on loopback and
 // start Debian's Chromium (headless, fresh profile, WebGPU through SwiftShader).
-import { chromium } from 'playwright-core';
-import { spawn } from 'node:child_process';
 
-export const root = new URL('../..', import.meta.url).pathname;
+import { spawn } from "node:child_process";
+import { chromium } from "playwright-core";
+
+export const root = new URL("../..", import.meta.url).pathname;
 
 export async function serve(port) {
-  const server = spawn('python3', ['-m', 'http.server', port, '--bind', '127.0.0.1', '--directory', root], { stdio: 'ignore' });
+  const server = spawn("python3", ["-m", "http.server", port, "--bind", "127.0.0.1", "--directory", root], {
+    stdio: "ignore",
+  });
   for (let i = 0; i < 50; i++) {
-    if (await fetch(`http://127.0.0.1:${port}/index.html`).then((r) => r.ok, () => false)) return server;
+    if (
+      await fetch(`http://127.0.0.1:${port}/index.html`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return server;
     await new Promise((r) => setTimeout(r, 100));
   }
   server.kill();
@@ -18,12 +27,22 @@ export async function serve(port) {
 export function launch(extra = [], headless = process.env.DISPLAY === undefined) {
   return chromium.launch({
     headless,
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--no-first-run', '--disable-quic', '--enable-unsafe-webgpu',
+    executablePath: "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--disable-quic",
+      "--enable-unsafe-webgpu",
       // SwiftShader for Vulkan, ANGLE and WebGPU alike: without these a WebGPU canvas loses the
       // device at its first present (see ../shared/TOOLCHAIN.md).
-      '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-angle=swiftshader', '--use-webgpu-adapter=swiftshader',
-      ...extra],
+      "--enable-features=Vulkan",
+      "--use-vulkan=swiftshader",
+      "--use-angle=swiftshader",
+      "--use-webgpu-adapter=swiftshader",
+      ...extra,
+    ],
   });
 }

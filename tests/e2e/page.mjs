@@ -1,169 +1,430 @@
 // End-to-end: serve the repository, drive the page in Debian's Chromium (WebGPU on through
 // SwiftShader), check that every step was drawn, that log p moves the right way with q, that
-// bad input shows a message and leaves a working page, that 50 runs do not grow memory, and
-// that a WebGPU device lost mid-run leaves the run finished on the CPU backend.
-import { serve, launch, root } from './browser.mjs';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import assert from 'node:assert/strict';
+// bad input shows a message and leaves a working page, that the sampler's workers keep the
+// main thread free (no task of 50 ms or more), that the batch's split across workers does not
+// change a sample, that Stop ends a run within one step, that 50 runs grow no worker's memory,
+// that a WebGPU device lost inside the worker leaves the run finished on the CPU backend, and
+// that a browser without wasm SIMD gets a message.
 
-const port = process.env.E2E_PORT ?? '8765';
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { launch, root, serve } from "./browser.mjs";
+
+const port = process.env.E2E_PORT ?? "8765";
 const server = await serve(port);
-const artifacts = join(root, 'tests/artifacts');
+const artifacts = join(root, "tests/artifacts");
 mkdirSync(artifacts, { recursive: true });
-const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
 const url = (query) => `http://127.0.0.1:${port}/index.html?${query}`;
+const testStarted = performance.now();
+let sectionStarted = performance.now();
+
+function mean(values) {
+  return values.reduce((sum, value) => sum + value, 0) / values.length;
+}
+
+function maxAbsDifference(a, b) {
+  assert.equal(a.length, b.length, "different numbers of values");
+  let max = 0;
+  for (let i = 0; i < a.length; i++) {
+    max = Math.max(max, Math.abs(a[i] - b[i]));
+  }
+  return max;
+}
+
+/** Prints how long the section that just ended took. */
+function sectionDone(name) {
+  const now = performance.now();
+  console.log(`-- ${name}: ${((now - sectionStarted) / 1000).toFixed(1)} s`);
+  sectionStarted = now;
+}
+
+/** Collects every long task (50 ms or more) of the page's main thread from the start. */
+function watchLongTasks() {
+  window.longTasks = [];
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      window.longTasks.push({ start: entry.startTime, duration: entry.duration });
+    }
+  }).observe({ type: "longtask", buffered: true });
+}
 
 try {
   const browser = await launch();
-  const page = await browser.newPage();
-  page.on('pageerror', (e) => console.error('page error:', e.message));
+  const context = await browser.newContext();
+  await context.addInitScript(watchLongTasks);
+  const page = await context.newPage();
+  page.on("pageerror", (error) => console.error("page error:", error.message));
   const panics = [];
-  page.on('console', (m) => { if (/panicked|wgpu error/.test(m.text())) panics.push(m.text()); });
+  const watchConsole = (message) => {
+    if (/panicked|wgpu error/.test(message.text())) {
+      panics.push(message.text());
+    }
+  };
+  page.on("console", watchConsole);
+  page.on("worker", (worker) => worker.on("console", watchConsole));
   const settle = async () => {
     await page.waitForFunction(() => window.dgLastRun !== undefined, null, { timeout: 600_000 });
-    return page.evaluate(() => ({ record: window.dgLastRun, error: document.querySelector('.dg-error')?.textContent ?? '',
-      status: document.querySelector('.dg-status')?.textContent ?? '' }));
+    return page.evaluate(() => ({
+      record: window.dgLastRun,
+      error: document.querySelector(".dg-error")?.textContent ?? "",
+      status: document.querySelector(".dg-status")?.textContent ?? "",
+    }));
   };
-  const runAt = async (query) => { await page.goto(url(`${query}&run=1&trace=1`)); return settle(); };
+  const runAt = async (query) => {
+    await page.goto(url(`${query}&run=1&trace=1`));
+    return settle();
+  };
+  /** A run through the controller in the loaded page, with the long tasks during it. */
+  const runWatched = (options) =>
+    page.evaluate(async (runOptions) => {
+      const started = performance.now();
+      const record = await window.dgDemo.run(runOptions);
+      const during = window.longTasks.filter((task) => task.start >= started);
+      const pageDrawMs = Math.max(...record.timings.steps.map((step) => step.draw_ms));
+      return { record, longTasks: during, pageDrawMs };
+    }, options);
 
   // 1. DG on the CPU backend: every step drawn, log p grows with q (moons and Fashion-MNIST)
   const finals = {};
-  for (const [model, batch, steps] of [['moons', 256, 24], ['fashion', 4, 12]]) {
+  for (const [model, batch, steps] of [
+    ["moons", 256, 24],
+    ["fashion", 4, 12],
+  ]) {
     for (const q of [0.2, 0.8]) {
-      const { record, error } = await runAt(`model=${model}&method=dg&q=${q}&steps=${steps}&batch=${batch}&backend=cpu&logp=hutchinson`);
-      assert.equal(error, '', error);
+      const query = `model=${model}&method=dg&q=${q}&steps=${steps}&batch=${batch}&backend=cpu&logp=hutchinson`;
+      const { record, error } = await runAt(query);
+      assert.equal(error, "", error);
       assert.equal(record.steps_drawn, steps);
-      assert.equal(record.backend, 'cpu');
+      assert.equal(record.backend, "cpu");
       const sums = record.canvas_checksums;
-      for (let i = 1; i < sums.length; i++) assert.notEqual(sums[i], sums[i - 1], `${model}: canvas unchanged at step ${i + 1}`);
+      for (let i = 1; i < sums.length; i++) {
+        assert.notEqual(sums[i], sums[i - 1], `${model}: canvas unchanged at step ${i + 1}`);
+      }
       finals[`${model}@${q}`] = mean(record.logp_final);
-      console.log(`${model} q=${q}: mean final log p ${finals[`${model}@${q}`].toFixed(2)}, ms/step ${record.timings.ms_per_step.toFixed(1)}`);
-      await page.locator('#demo').screenshot({ path: join(artifacts, `${model}-q${q}.png`) });
+      console.log(
+        `${model} q=${q}: mean final log p ${finals[`${model}@${q}`].toFixed(2)}, ` +
+          `${record.workers} workers, ${record.timings.ms_per_step.toFixed(1)} ms/step`,
+      );
+      await page.locator("#demo").screenshot({ path: join(artifacts, `${model}-q${q}.png`) });
     }
     assert.ok(finals[`${model}@0.8`] > finals[`${model}@0.2`], `${model}: log p did not grow with q`);
   }
+  sectionDone("DG on the CPU backend");
 
   // 2. side by side: the same latents at three q, ordered log p
   {
-    const { record, error } = await runAt('model=fashion&method=dg&compare=0.2,0.5,0.8&steps=8&batch=4&backend=cpu&class=7');
-    assert.equal(error, '', error);
-    const m = record.lanes.map((l) => mean(l.logp_final));
-    console.log(`side by side q=0.2/0.5/0.8: mean log p ${m.map((v) => v.toFixed(1)).join(' / ')}`);
-    assert.ok(m[0] < m[1] && m[1] < m[2], `side-by-side log p not increasing with q: ${m}`);
-    await page.locator('#demo').screenshot({ path: join(artifacts, 'fashion-side-by-side.png') });
+    const { record, error } = await runAt(
+      "model=fashion&method=dg&compare=0.2,0.5,0.8&steps=8&batch=4&backend=cpu&class=7",
+    );
+    assert.equal(error, "", error);
+    const means = record.lanes.map((lane) => mean(lane.logp_final));
+    console.log(`side by side q=0.2/0.5/0.8: mean log p ${means.map((value) => value.toFixed(1)).join(" / ")}`);
+    assert.ok(means[0] < means[1] && means[1] < means[2], `side-by-side log p not increasing with q: ${means}`);
+    await page.locator("#demo").screenshot({ path: join(artifacts, "fashion-side-by-side.png") });
   }
+  sectionDone("side by side");
 
   // 3. bad input: a message naming the setting, then the same page still runs
-  for (const [query, name] of [['q=1.5&method=dg', 'invalid q'], ['steps=0', 'invalid steps'], ['q=NaN&method=prior', 'invalid q'],
-    ['model=nope', 'invalid model'], ['model=moons&weights=models/README.md', 'model weights'],
-    ['model=moons&weights=models/missing.safetensors', 'invalid weights'], ['method=dg&compare=0.2,2', 'invalid q'],
-    ['backend=tpu', 'invalid backend'], ['model=moons&class=3', 'invalid class']]) {
+  for (const [query, name] of [
+    ["q=1.5&method=dg", "invalid q"],
+    ["steps=0", "invalid steps"],
+    ["q=NaN&method=prior", "invalid q"],
+    ["model=nope", "invalid model"],
+    ["model=moons&weights=models/README.md", "model weights"],
+    ["model=moons&weights=models/missing.safetensors", "invalid weights"],
+    ["method=dg&compare=0.2,2", "invalid q"],
+    ["backend=tpu", "invalid backend"],
+    ["model=moons&class=3", "invalid class"],
+    ["workers=9", "invalid workers"],
+  ]) {
     const { error, record } = await runAt(query);
     assert.equal(record, null);
     assert.ok(error.includes(name), `${query}: '${error}'`);
     console.log(`${query}: ${error}`);
   }
-  const again = await page.evaluate(() => window.dgDemo.run({ model: 'moons', weights: '', steps: 4, batch: 32, q: 0.4, method: 'dg', backend: 'cpu', compare: '', class: 'any' }));
-  assert.equal(again.steps_drawn, 4, 'the page did not recover after bad input');
-  assert.equal(await page.locator('.dg-error').textContent(), '');
+  const again = await page.evaluate(() =>
+    window.dgDemo.run({
+      model: "moons",
+      weights: "",
+      steps: 4,
+      batch: 32,
+      q: 0.4,
+      method: "dg",
+      backend: "cpu",
+      compare: "",
+      class: "any",
+      workers: "auto",
+    }),
+  );
+  assert.equal(again.steps_drawn, 4, "the page did not recover after bad input");
+  assert.equal(await page.locator(".dg-error").textContent(), "");
+  sectionDone("bad input");
 
-  // 4. WebGPU: auto picks it when the adapter exists; the run really ran there
+  // 4. the main thread stays free: during a Fashion-MNIST batch-16 run and a moons 2,048 run on
+  //    the CPU backend, and a WebGPU run, no main-thread task reaches 50 ms
   {
-    const { record, error, status } = await runAt('model=gmm-exact&method=dg&q=0.3&steps=6&batch=64&backend=auto&logp=exact');
-    assert.equal(error, '', error);
-    assert.equal(record.backend, 'webgpu', `auto did not pick WebGPU: ${record.backend_reason}`);
-    assert.ok(record.memory.gpu && record.memory.gpu.bytes_reserved > 0, 'nothing was allocated on the WebGPU device');
-    console.log(`webgpu: ${record.backend_reason}; warm-up ${record.timings.warmup_ms.toFixed(0)} ms, ${record.timings.ms_per_step.toFixed(1)} ms/step; ${status}`);
-    await page.locator('#demo').screenshot({ path: join(artifacts, 'gmm-exact-webgpu.png') });
+    await page.goto(url("backend=cpu"));
+    await page.waitForFunction(() => window.dgDemo !== undefined);
+    const common = {
+      method: "dg",
+      q: 0.3,
+      logp: "hutchinson",
+      compare: "",
+      class: "any",
+      workers: "auto",
+      trace: false,
+    };
+    for (const [name, options] of [
+      ["Fashion-MNIST b16 on the CPU backend", { ...common, model: "fashion", batch: 16, steps: 8, backend: "cpu" }],
+      ["moons 2,048 on the CPU backend", { ...common, model: "moons", batch: 2048, steps: 8, backend: "cpu" }],
+      ["Fashion-MNIST b4 on WebGPU", { ...common, model: "fashion", batch: 4, steps: 3, backend: "webgpu" }],
+    ]) {
+      const { record, longTasks, pageDrawMs } = await runWatched(options);
+      assert.equal(record.backend, options.backend, record.backend_reason);
+      const longest = longTasks.reduce((max, task) => Math.max(max, task.duration), 0);
+      console.log(
+        `${name}: ${record.workers} worker(s), ${record.timings.ms_per_step.toFixed(1)} ms/step; ` +
+          `main-thread tasks of 50 ms or more: ${longTasks.length}` +
+          `${longTasks.length ? ` (longest ${longest.toFixed(0)} ms)` : ""}; longest drawing of a step ${pageDrawMs.toFixed(1)} ms`,
+      );
+      assert.equal(longTasks.length, 0, `${name}: main-thread tasks of ${longest.toFixed(0)} ms`);
+    }
+  }
+  sectionDone("long tasks");
+
+  // 5. the split does not change a sample: 1, 2 and 3 workers give the same samples and log p
+  //    (each sample's latent, noise and probes come from the seed and its index alone)
+  {
+    const tolerance = { x: 1e-5, logpRelative: 1e-6 };
+    for (const [model, batch, steps] of [
+      ["moons", 48, 6],
+      ["fashion", 3, 3],
+    ]) {
+      const records = [];
+      for (const workers of [1, 2, 3]) {
+        const query = `model=${model}&method=dg&q=0.3&steps=${steps}&batch=${batch}&backend=cpu&workers=${workers}&seed=7`;
+        const { record, error } = await runAt(query);
+        assert.equal(error, "", error);
+        assert.equal(record.workers, workers);
+        records.push(record);
+      }
+      for (const [index, record] of records.entries()) {
+        const dx = maxAbsDifference(record.samples, records[0].samples);
+        const dlogp = maxAbsDifference(record.logp_final, records[0].logp_final);
+        const scale = Math.max(...records[0].logp_final.map(Math.abs));
+        console.log(
+          `${model} b${batch}, ${index + 1} worker(s) vs 1: max |Δx| ${dx.toExponential(2)}, max |Δlog p| ${dlogp.toExponential(2)} ` +
+            `(log p up to ${scale.toFixed(1)})`,
+        );
+        assert.ok(dx <= tolerance.x, `${model}: samples differ by ${dx} with ${index + 1} workers`);
+        assert.ok(
+          dlogp <= tolerance.logpRelative * scale,
+          `${model}: log p differs by ${dlogp} with ${index + 1} workers`,
+        );
+      }
+    }
+  }
+  sectionDone("split invariance");
+
+  // 6. Stop ends a run within one step
+  {
+    const { stoppedAt, record } = await page.evaluate(async () => {
+      const demo = window.dgDemo;
+      const running = demo.run({
+        model: "moons",
+        batch: 256,
+        steps: 200,
+        backend: "cpu",
+        method: "dg",
+        q: 0.3,
+        trace: false,
+      });
+      // the status of this run: "step k/200"
+      const stepsDrawn = () => Number(/step (\d+)\/200 /.exec(document.querySelector(".dg-status").textContent)?.[1] ?? 0);
+      while (stepsDrawn() < 3) {
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      const stoppedAt = stepsDrawn();
+      demo.stop();
+      return { stoppedAt, record: await running };
+    });
+    console.log(`stop after step ${stoppedAt}: ${record.steps_drawn} steps drawn of 200`);
+    assert.equal(record.stopped, true);
+    assert.ok(record.steps_drawn <= stoppedAt + 1, `stop at step ${stoppedAt} drew ${record.steps_drawn} steps`);
+  }
+  sectionDone("stop");
+
+  // 7. WebGPU: auto picks it when the adapter exists; the run really ran there
+  {
+    const { record, error, status } = await runAt(
+      "model=gmm-exact&method=dg&q=0.3&steps=6&batch=64&backend=auto&logp=exact",
+    );
+    assert.equal(error, "", error);
+    assert.equal(record.backend, "webgpu", `auto did not pick WebGPU: ${record.backend_reason}`);
+    assert.equal(record.workers, 1);
+    assert.ok(record.memory.gpu && record.memory.gpu.bytes_reserved > 0, "nothing was allocated on the WebGPU device");
+    console.log(
+      `webgpu: ${record.backend_reason}; warm-up ${record.timings.warmup_ms.toFixed(0)} ms, ` +
+        `${record.timings.ms_per_step.toFixed(1)} ms/step; ${status}`,
+    );
+    await page.locator("#demo").screenshot({ path: join(artifacts, "gmm-exact-webgpu.png") });
   }
 
-  // 4b. WebGPU, drawn with wgpu from the state's buffer (draw=gpu): the run stays on WebGPU with
-  //     no wgpu error, changes the WebGPU canvas at every step, reads back only log p, and its
-  //     numbers and (images) last frame equal the readback-drawn run's.
-  for (const [model, batch] of [['fashion', 4], ['moons', 256], ['gmm-exact', 64]]) {
+  // 7b. WebGPU, drawn with wgpu in the worker from the state's buffer on an OffscreenCanvas
+  //     (draw=gpu): the run stays on WebGPU with no wgpu error, changes the canvas at every
+  //     step, reads back only log p, and its numbers and (images) last frame equal the
+  //     readback-drawn run's.
+  for (const [model, batch] of [
+    ["fashion", 4],
+    ["moons", 256],
+    ["gmm-exact", 64],
+  ]) {
     const both = {};
-    for (const draw of ['gpu', 'readback']) {
-      const { record, error } = await runAt(`model=${model}&method=dg&q=0.3&steps=4&batch=${batch}&backend=webgpu&draw=${draw}`);
-      assert.equal(error, '', error);
-      assert.equal(record.backend, 'webgpu', `${model} draw=${draw}: ${record.backend_reason}`);
+    for (const draw of ["gpu", "readback"]) {
+      const { record, error } = await runAt(
+        `model=${model}&method=dg&q=0.3&steps=4&batch=${batch}&backend=webgpu&draw=${draw}`,
+      );
+      assert.equal(error, "", error);
+      assert.equal(record.backend, "webgpu", `${model} draw=${draw}: ${record.backend_reason}`);
       assert.equal(record.draw, draw);
       assert.equal(record.steps_drawn, 4);
       const sums = record.canvas_checksums;
-      for (let i = 1; i < sums.length; i++) assert.notEqual(sums[i], sums[i - 1], `${model} draw=${draw}: canvas unchanged at step ${i + 1}`);
-      both[draw] = { ...record, canvas: await page.evaluate(() => document.querySelector('.dg-canvas').toDataURL()) };
+      for (let i = 1; i < sums.length; i++) {
+        assert.notEqual(sums[i], sums[i - 1], `${model} draw=${draw}: canvas unchanged at step ${i + 1}`);
+      }
+      const canvas = await page.evaluate(() => document.querySelector(".dg-canvas").toDataURL());
+      both[draw] = { ...record, canvas };
     }
     assert.deepEqual(panics, [], `wgpu errors while drawing on the GPU: ${panics}`);
-    const dl = Math.max(...both.gpu.logp_final.map((v, i) => Math.abs(v - both.readback.logp_final[i])));
-    assert.ok(dl < 1e-3, `${model}: log p differs between the drawing modes by ${dl}`);
+    const dlogp = maxAbsDifference(both.gpu.logp_final, both.readback.logp_final);
+    assert.ok(dlogp < 1e-3, `${model}: log p differs between the drawing modes by ${dlogp}`);
     // images settle to the same frame; particles lose their trails when the GPU layer goes
-    if (model === 'fashion') {
-      assert.equal(both.gpu.canvas, both.readback.canvas, 'final frames differ between the drawing modes');
-      assert.ok(both.gpu.gpu_vs_readback_max_diff <= 1, `the GPU-drawn frame differs from the readback-drawn one by ${both.gpu.gpu_vs_readback_max_diff}`);
-      console.log(`fashion: GPU-drawn last frame vs readback-drawn: max difference ${both.gpu.gpu_vs_readback_max_diff} of 255`);
+    if (model === "fashion") {
+      assert.equal(both.gpu.canvas, both.readback.canvas, "final frames differ between the drawing modes");
+      const diff = both.gpu.gpu_vs_readback_max_diff;
+      assert.ok(diff <= 1, `the GPU-drawn frame differs from the readback-drawn one by ${diff}`);
+      console.log(`fashion: GPU-drawn last frame vs readback-drawn: max difference ${diff} of 255`);
     }
-    const ms = (r) => r.timings.steps.slice(1).reduce((a, t) => a + t.readback_ms + t.draw_ms, 0) / 3;
-    console.log(`${model} on webgpu drawn on the GPU: readback + draw ${ms(both.gpu).toFixed(1)} ms/step vs ${ms(both.readback).toFixed(1)} from a readback; same log p (max |Δ| ${dl.toExponential(1)})`);
+    const readAndDraw = (record) => mean(record.timings.steps.slice(1).map((step) => step.readback_ms + step.draw_ms));
+    console.log(
+      `${model} on webgpu drawn on the GPU: readback + draw ${readAndDraw(both.gpu).toFixed(1)} ms/step vs ` +
+        `${readAndDraw(both.readback).toFixed(1)} from a readback; same log p (max |Δ| ${dlogp.toExponential(1)})`,
+    );
   }
+  sectionDone("WebGPU");
 
-  // 5. 50 repeated runs grow neither wasm nor GPU memory (CPU and WebGPU)
-  for (const [backend, draw] of [['cpu', 'readback'], ['webgpu', 'readback'], ['webgpu', 'gpu']]) {
-    const samples = await page.evaluate(async ([backend, draw]) => {
-      const out = [];
-      for (let i = 1; i <= 50; i++) {
-        const r = await window.dgDemo.run({ model: 'gmm-exact', method: 'dg', q: 0.3, steps: 3, batch: 64, logp: 'exact', backend, draw, compare: '', trace: false });
-        if (i === 5 || i === 50) out.push(r.memory);
-      }
-      return out;
-    }, [backend, draw]);
-    const [at5, at50] = samples;
-    console.log(`${backend} (draw ${draw}): memory after run 5 ${JSON.stringify(at5)}, after run 50 ${JSON.stringify(at50)}`);
-    assert.equal(at50.wasm_bytes, at5.wasm_bytes, `${backend}: wasm memory grew over 45 runs`);
-    if (backend === 'webgpu') {
-      assert.ok(at50.gpu.bytes_in_use <= at5.gpu.bytes_in_use, `GPU bytes in use grew: ${at5.gpu.bytes_in_use} -> ${at50.gpu.bytes_in_use}`);
-      assert.ok(at50.gpu.bytes_reserved <= at5.gpu.bytes_reserved, `GPU bytes reserved grew: ${at5.gpu.bytes_reserved} -> ${at50.gpu.bytes_reserved}`);
+  // 8. 50 repeated runs grow no worker's wasm memory, nor GPU memory (CPU and WebGPU)
+  for (const [backend, draw] of [
+    ["cpu", "readback"],
+    ["webgpu", "readback"],
+    ["webgpu", "gpu"],
+  ]) {
+    const [at5, at50] = await page.evaluate(
+      async ([runBackend, runDraw]) => {
+        const memories = [];
+        for (let i = 1; i <= 50; i++) {
+          const record = await window.dgDemo.run({
+            model: "gmm-exact",
+            method: "dg",
+            q: 0.3,
+            steps: 3,
+            batch: 64,
+            logp: "exact",
+            backend: runBackend,
+            draw: runDraw,
+            compare: "",
+            workers: "auto",
+            trace: false,
+          });
+          if (i === 5 || i === 50) {
+            memories.push(record.memory);
+          }
+        }
+        return memories;
+      },
+      [backend, draw],
+    );
+    const wasmAt = (memory) => memory.workers.map((worker) => worker.wasm_bytes);
+    console.log(
+      `${backend} (draw ${draw}): wasm bytes per worker after run 5 ${wasmAt(at5)}, after run 50 ${wasmAt(at50)}; ` +
+        `GPU after run 5 ${JSON.stringify(at5.gpu)}, after run 50 ${JSON.stringify(at50.gpu)}`,
+    );
+    assert.ok(at50.workers.length >= (backend === "cpu" ? 2 : 1), "fewer workers than expected");
+    assert.deepEqual(wasmAt(at50), wasmAt(at5), `${backend}: a worker's wasm memory grew over 45 runs`);
+    if (backend === "webgpu") {
+      const grew = (key) => `GPU ${key} grew: ${at5.gpu[key]} -> ${at50.gpu[key]}`;
+      assert.ok(at50.gpu.bytes_in_use <= at5.gpu.bytes_in_use, grew("bytes_in_use"));
+      assert.ok(at50.gpu.bytes_reserved <= at5.gpu.bytes_reserved, grew("bytes_reserved"));
     }
   }
+  sectionDone("memory (3 × 50 runs)");
 
-  // 6. WebGPU missing: asked for, the page says why and runs on the CPU backend
+  // 9. WebGPU missing: asked for, the page says why and runs on the CPU backend
   {
-    const ctx = await browser.newContext();
-    await ctx.addInitScript(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
-    const p2 = await ctx.newPage();
-    await p2.goto(url('model=moons&method=dg&q=0.3&steps=4&batch=64&backend=webgpu&run=1'));
-    await p2.waitForFunction(() => window.dgLastRun !== undefined, null, { timeout: 120_000 });
-    const { record, status } = await p2.evaluate(() => ({ record: window.dgLastRun, status: document.querySelector('.dg-status').textContent }));
-    assert.equal(record.backend, 'cpu');
-    assert.ok(record.backend_reason.includes('no navigator.gpu') && status.includes('no navigator.gpu'), status);
+    const withoutGpu = await browser.newContext();
+    await withoutGpu.addInitScript(() => Object.defineProperty(Navigator.prototype, "gpu", { get: () => undefined }));
+    const page2 = await withoutGpu.newPage();
+    await page2.goto(url("model=moons&method=dg&q=0.3&steps=4&batch=64&backend=webgpu&run=1"));
+    await page2.waitForFunction(() => window.dgLastRun !== undefined, null, { timeout: 120_000 });
+    const { record, status } = await page2.evaluate(() => ({
+      record: window.dgLastRun,
+      status: document.querySelector(".dg-status").textContent,
+    }));
+    assert.equal(record.backend, "cpu");
+    assert.ok(record.backend_reason.includes("no navigator.gpu") && status.includes("no navigator.gpu"), status);
     console.log(`without WebGPU: ${record.backend_reason}`);
-    await ctx.close();
+    await withoutGpu.close();
   }
-  // 7. the WebGPU device lost mid-run (destroyed from outside): the page says so, finishes the
-  //    run on the CPU backend, and the next run works
+
+  // 10. the WebGPU device lost mid-run, destroyed inside the sampler's worker: the page says
+  //     so, finishes the run on the CPU backend, and the next run works
   {
-    const ctx = await browser.newContext();
-    await ctx.addInitScript(() => {
-      window.testDevices = [];
-      const request = GPUAdapter.prototype.requestDevice;
-      GPUAdapter.prototype.requestDevice = async function (...a) { const d = await request.apply(this, a); window.testDevices.push(d); return d; };
-    });
-    const p3 = await ctx.newPage();
-    await p3.goto(url('model=moons&method=dg&q=0.3&steps=12&batch=64&backend=webgpu&run=1'));
-    await p3.waitForFunction(() => /step [3-9]\//.test(document.querySelector('.dg-status')?.textContent ?? ''), null, { timeout: 300_000 });
-    assert.equal(await p3.evaluate(() => { window.testDevices.forEach((d) => d.destroy()); return window.testDevices.length; }), 1);
-    await p3.waitForFunction(() => window.dgLastRun !== undefined, null, { timeout: 300_000 });
-    const { record, error } = await p3.evaluate(() => ({ record: window.dgLastRun, error: document.querySelector('.dg-error').textContent }));
-    assert.equal(error, '', error);
-    assert.equal(record.backend, 'cpu');
-    assert.equal(record.steps_drawn, 12, 'the run did not finish on the CPU backend');
-    assert.ok(record.backend_reason.includes('device was lost (destroyed'), record.backend_reason);
-    const next = await p3.evaluate(() => window.dgDemo.run({ steps: 4 }));
+    const fresh = await browser.newContext();
+    const page3 = await fresh.newPage();
+    await page3.goto(url("model=moons&method=dg&q=0.3&steps=12&batch=64&backend=webgpu&run=1"));
+    await page3.waitForFunction(
+      () => /step [3-9]\//.test(document.querySelector(".dg-status")?.textContent ?? ""),
+      null,
+      {
+        timeout: 300_000,
+      },
+    );
+    assert.equal(await page3.evaluate(() => window.dgDemo.destroyWebGpuDevice()), 1);
+    await page3.waitForFunction(() => window.dgLastRun !== undefined, null, { timeout: 300_000 });
+    const { record, error } = await page3.evaluate(() => ({
+      record: window.dgLastRun,
+      error: document.querySelector(".dg-error").textContent,
+    }));
+    assert.equal(error, "", error);
+    assert.equal(record.backend, "cpu");
+    assert.equal(record.steps_drawn, 12, "the run did not finish on the CPU backend");
+    assert.ok(record.backend_reason.includes("device was lost (destroyed"), record.backend_reason);
+    const next = await page3.evaluate(() => window.dgDemo.run({ steps: 4 }));
     assert.equal(next.steps_drawn, 4);
-    console.log(`device lost mid-run: ${record.backend_reason}; the next run: ${next.backend}, ${next.steps_drawn} steps`);
-    await ctx.close();
+    console.log(
+      `device lost mid-run: ${record.backend_reason}; the next run: ${next.backend}, ${next.steps_drawn} steps`,
+    );
+    await fresh.close();
   }
+
+  // 11. a browser without wasm SIMD: a message, not a compile error
+  {
+    const noSimd = await browser.newContext();
+    await noSimd.addInitScript(() => {
+      WebAssembly.validate = () => false;
+    });
+    const page4 = await noSimd.newPage();
+    await page4.goto(url("model=moons"));
+    await page4.waitForFunction(() => document.getElementById("boot").textContent !== "");
+    const message = await page4.locator("#boot").textContent();
+    assert.ok(message.includes("lacks WebAssembly SIMD"), message);
+    console.log(`without wasm SIMD: ${message}`);
+    await noSimd.close();
+  }
+  sectionDone("fallbacks");
   await browser.close();
-  console.log('e2e: ok');
+  console.log(`e2e: ok (${((performance.now() - testStarted) / 1000).toFixed(0)} s)`);
 } finally {
   server.kill();
 }

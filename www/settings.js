@@ -1,0 +1,265 @@
+// Settings: the options a page, a URL or an embedder gives, checked and turned into what the
+// sampler takes. Every bad value throws an Error that names the setting
+// ("invalid q: must lie strictly between 0 and 1, got 1.5"). No DOM, no wasm.
+
+/** The 2-D lab's models; `fashion` is the 28×28 image model. */
+export const LAB_MODELS = ["moons", "8gaussians", "checkerboard", "gmm", "gmm-exact"];
+export const MODELS = [...LAB_MODELS, "fashion"];
+export const CLASSES = [
+  "t-shirt",
+  "trouser",
+  "pullover",
+  "dress",
+  "coat",
+  "sandal",
+  "shirt",
+  "sneaker",
+  "bag",
+  "ankle boot",
+];
+
+/** SDG noise windows on λ (SPEC 6): the authors' early (structure) and late (detail) ones. */
+const NOISE_PRESETS = {
+  early: { level: 0.2, from: -10, to: -4 },
+  late: { level: 0.3, from: -3, to: 9 },
+};
+
+/** The most workers a CPU run is split across. */
+export const MAX_WORKERS = 8;
+
+/** Every option `mount()` takes, with its default; the URL query uses the same names. */
+export const DEFAULTS = {
+  model: "moons",
+  method: "dg",
+  q: 0.4,
+  target: -2.5,
+  noise: "late",
+  strength: "",
+  noiseFrom: -3,
+  noiseTo: 9,
+  steps: 64,
+  solver: "euler",
+  seed: 0,
+  batch: 512,
+  backend: "auto",
+  class: "any",
+  cfg: 1,
+  logp: "hutchinson",
+  lambdaMin: -10,
+  lambdaMax: 10,
+  compare: "",
+  weights: "",
+  draw: "auto",
+  workers: "auto",
+  ui: "full",
+  trace: false,
+};
+
+/** Options that shape the page rather than the run: never written to the URL. */
+const PAGE_ONLY_OPTIONS = ["ui", "trace"];
+
+export function fail(name, why) {
+  throw new Error(`invalid ${name}: ${why}`);
+}
+
+export function usesQ(method) {
+  return ["prior", "dg", "sdg"].includes(method);
+}
+
+/** The dimension of a model's samples. */
+export function dimOf(model) {
+  return model === "fashion" ? 784 : 2;
+}
+
+/** The shipped weights the page loads: Fashion-MNIST's in half precision (`dg half`: 233 KB
+ * instead of 460 KB, samples within one 8-bit grey level of the f32 file's). */
+export function weightsFile(model) {
+  const stem = model === "fashion" ? "fashion-f16" : model;
+  return `models/${stem}.safetensors`;
+}
+
+function isBlank(value) {
+  return value === "" || value === null || value === undefined;
+}
+
+function numberOf(name, value) {
+  const number = Number(value);
+  if (isBlank(value) || !Number.isFinite(number)) {
+    fail(name, `must be a finite number, got ${value}`);
+  }
+  return number;
+}
+
+function integerOf(name, value, min) {
+  const number = numberOf(name, value);
+  if (!Number.isInteger(number) || number < min) {
+    fail(name, `must be an integer >= ${min}, got ${value}`);
+  }
+  return number;
+}
+
+function oneOf(name, value, allowed) {
+  if (!allowed.includes(value)) {
+    const last = allowed.at(-1);
+    const list = `${allowed.slice(0, -1).join(", ")} or ${last}`;
+    fail(name, `'${value}' is not ${list}`);
+  }
+  return value;
+}
+
+function sdgNoiseOf(options) {
+  let preset;
+  if (options.noise === "custom") {
+    preset = { level: 0.3, from: numberOf("noiseFrom", options.noiseFrom), to: numberOf("noiseTo", options.noiseTo) };
+  } else {
+    preset = NOISE_PRESETS[options.noise] ?? fail("noise", `'${options.noise}' is not early, late or custom`);
+  }
+  const level = isBlank(options.strength) ? preset.level : numberOf("strength", options.strength);
+  if (level < 0) {
+    fail("strength", `must be >= 0, got ${level}`);
+  }
+  if (!(preset.from < preset.to)) {
+    fail("noise", `the window needs from < to, got ${preset.from}..${preset.to}`);
+  }
+  return { ...preset, level };
+}
+
+function methodOf(options, q) {
+  switch (options.method) {
+    case "plain":
+      return { method: "plain" };
+    case "prior":
+      return { method: "prior", q };
+    case "dg":
+      return { method: "dg", q };
+    case "dg-exact":
+      return { method: "dg-exact", target_logp: numberOf("target", options.target) };
+    case "sdg":
+      return { method: "sdg", q, noise: sdgNoiseOf(options), exact: true };
+    default:
+      return fail("method", `'${options.method}' is not plain, prior, dg, dg-exact or sdg`);
+  }
+}
+
+const DIVERGENCES = {
+  exact: { kind: "exact" },
+  hutchinson: { kind: "hutchinson", probes: 1 },
+  off: { kind: "off" },
+};
+
+/** Checks the options and turns them into the sampler's settings for the whole batch;
+ * `q` overrides `options.q` (a lane of a side-by-side run). */
+export function settingsOf(options, q = options.q) {
+  const qValue = numberOf("q", q);
+  if (usesQ(options.method) && !(qValue > 0 && qValue < 1)) {
+    fail("q", `must lie strictly between 0 and 1, got ${q}`);
+  }
+  const method = methodOf(options, qValue);
+  oneOf("solver", options.solver, ["euler", "heun", "rk4"]);
+  const divergence = DIVERGENCES[options.logp] ?? fail("logp", `'${options.logp}' is not exact, hutchinson or off`);
+  if (options.method === "dg-exact" && options.logp === "off") {
+    fail("logp", "density guidance to a target needs a divergence (exact or hutchinson)");
+  }
+  oneOf("backend", options.backend, ["auto", "webgpu", "cpu"]);
+  oneOf("draw", options.draw, ["auto", "gpu", "readback"]);
+  workersWanted(options);
+  return {
+    method,
+    solver: options.method === "sdg" ? "euler" : options.solver,
+    steps: integerOf("steps", options.steps, 1),
+    batch: integerOf("batch", options.batch, 1),
+    first: 0,
+    seed: integerOf("seed", options.seed, 0),
+    window: {
+      lambda_min: numberOf("lambdaMin", options.lambdaMin),
+      lambda_max: numberOf("lambdaMax", options.lambdaMax),
+    },
+    divergence,
+    guards: { norm_floor: 1e-3, eta_cap: 10 },
+  };
+}
+
+/** The q values of a side-by-side run: `compare` ("0.2,0.5,0.8") or the one q. */
+export function lanesOf(options) {
+  if (isBlank(options.compare)) {
+    return [Number(options.q)];
+  }
+  if (!usesQ(options.method)) {
+    fail("compare", `side by side varies q, which ${options.method} does not use`);
+  }
+  const qs = String(options.compare)
+    .split(",")
+    .map((text) => text.trim());
+  if (qs.length < 2 || qs.length > 6) {
+    fail("compare", `give 2 to 6 q values, got '${options.compare}'`);
+  }
+  for (const q of qs) {
+    settingsOf(options, q);
+  }
+  return qs.map(Number);
+}
+
+/** The class and classifier-free guidance scale a network is conditioned on. */
+export function conditioningOf(options) {
+  const anyClass = isBlank(options.class) || options.class === "any";
+  const classIndex = anyClass ? undefined : Number(options.class);
+  if (!anyClass && !(Number.isInteger(classIndex) && classIndex >= 0 && classIndex < CLASSES.length)) {
+    fail("class", `'${options.class}' is not any or 0..9`);
+  }
+  if (options.model !== "fashion" && classIndex !== undefined) {
+    fail("class", "only the fashion model is class-conditional");
+  }
+  const cfg = numberOf("cfg", options.cfg);
+  return { class: classIndex, cfg };
+}
+
+export function checkModel(options) {
+  oneOf("model", options.model, MODELS);
+}
+
+/** `workers`: `auto` or a forced count (1..8). */
+function workersWanted(options) {
+  if (isBlank(options.workers) || options.workers === "auto") {
+    return undefined;
+  }
+  const count = Number(options.workers);
+  if (!Number.isInteger(count) || count < 1 || count > MAX_WORKERS) {
+    fail("workers", `must be auto or an integer from 1 to ${MAX_WORKERS}, got ${options.workers}`);
+  }
+  return count;
+}
+
+/** How many workers a run on `backend` is split across: one on WebGPU (one device); on the
+ * CPU backend min(cores, batch, 8), or the forced `workers` (never more than the batch). */
+export function workerCountOf(options, backend, batch, cores) {
+  if (backend === "webgpu") {
+    return 1;
+  }
+  const forced = workersWanted(options);
+  const wanted = forced ?? Math.min(cores || 1, MAX_WORKERS);
+  return Math.max(1, Math.min(wanted, batch));
+}
+
+/** The options a URL query sets (only the names mount() knows). */
+export function optionsFromQuery(params) {
+  const options = {};
+  for (const name of Object.keys(DEFAULTS)) {
+    if (params.has(name)) {
+      options[name] = params.get(name);
+    }
+  }
+  options.trace = params.get("trace") === "1";
+  return options;
+}
+
+/** The URL query that reproduces a run: the options that differ from the defaults, and run=1. */
+export function queryOf(options) {
+  const params = new URLSearchParams();
+  for (const name of Object.keys(DEFAULTS)) {
+    if (!PAGE_ONLY_OPTIONS.includes(name) && String(options[name]) !== String(DEFAULTS[name])) {
+      params.set(name, options[name]);
+    }
+  }
+  params.set("run", "1");
+  return params.toString();
+}

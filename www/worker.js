@@ -1,0 +1,229 @@
+// The module worker that runs the sampler: it owns one instance of the wasm module and the
+// runs of one slice of the batch (one Run per side-by-side lane), steps them when asked, and
+// posts each step's state as transferred buffers; on WebGPU with draw=gpu it also draws each
+// step with wgpu on the OffscreenCanvas the page handed over. The page never runs the sampler.
+//
+// Protocol: the page posts { id, op, ...arguments }; the worker answers each in order with
+// { id, ok: true, value } or { id, ok: false, error, deviceLost }. Requests are handled one at
+// a time (a run is never stepped while it is disposed).
+import { canvasChecksum, pixelsOf } from "./draw.js";
+import init, { chiQuantile, memoryUsage, Run } from "./pkg/dg.js";
+import { probeWebGpu } from "./webgpu.js";
+
+/** The runs of this worker's slice, one per lane. */
+let runs = [];
+/** Per lane: the OffscreenCanvas it draws on with wgpu (draw=gpu), or null. */
+let gpuCanvases = [];
+let drawHeat = false;
+let tracing = false;
+/** Per lane, with trace on: the pixels of the last GPU-drawn frame. */
+let lastGpuPixels = [];
+
+/** Every WebGPU device burn asked for here, and why the last was lost once it is: burn's own
+ * error for the step that failed says only that a buffer could not be mapped. */
+const webgpuDevices = [];
+let deviceLostReason = null;
+let deviceLostSignal = null;
+if (globalThis.GPUAdapter) {
+  const requestDevice = GPUAdapter.prototype.requestDevice;
+  GPUAdapter.prototype.requestDevice = async function requestWatchedDevice(...args) {
+    const device = await requestDevice.apply(this, args);
+    webgpuDevices.push(device);
+    deviceLostSignal = device.lost.then((info) => {
+      const detail = info.message ? `${info.reason}: ${info.message}` : info.reason;
+      deviceLostReason = `the WebGPU device was lost (${detail})`;
+    });
+    return device;
+  };
+}
+
+/** Frees a run's tensors and then the Run itself (left to the garbage collector, each Run
+ * would hold its bit of wasm memory until collected). */
+function release(run) {
+  run.dispose();
+  run.free();
+}
+
+function disposeRuns() {
+  for (const run of runs) {
+    release(run);
+  }
+  runs = [];
+  gpuCanvases = [];
+  lastGpuPixels = [];
+}
+
+/** A copy of what a GPU-drawn canvas shows: readable only in the task that drew it. */
+function gpuCanvasPixels(canvas) {
+  const copy = new OffscreenCanvas(canvas.width, canvas.height).getContext("2d");
+  copy.drawImage(canvas, 0, 0);
+  return pixelsOf(copy);
+}
+
+/** The state posted to the page; its arrays' buffers are transferred, not copied. */
+function stateMessage(state, checksum) {
+  return {
+    lambda: state.lambda,
+    steps_done: state.steps_done,
+    done: state.done,
+    dim: state.dim,
+    x: state.x,
+    logp: state.logp,
+    guard_steps: state.guard_steps,
+    nfe: state.nfe,
+    checksum,
+  };
+}
+
+function transferablesOf(states) {
+  const buffers = [];
+  for (const state of states) {
+    if (state.x) {
+      buffers.push(state.x.buffer);
+    }
+    buffers.push(state.logp.buffer);
+  }
+  return buffers;
+}
+
+async function warmUp({ model, weights, settings, backend, gpuDraw, heat }) {
+  const started = performance.now();
+  const run = await Run.create(model, weights, { ...settings, steps: 2 }, backend);
+  const scratch = gpuDraw ? new OffscreenCanvas(64, 64) : null;
+  try {
+    for (let step = 0; step < 2; step++) {
+      run.step();
+      if (scratch) {
+        run.draw(scratch, heat);
+      }
+      await run.read(!gpuDraw);
+    }
+  } finally {
+    release(run);
+  }
+  return { value: performance.now() - started };
+}
+
+async function create({ model, weights, lanes, backend, canvases, heat, trace }) {
+  disposeRuns();
+  drawHeat = heat;
+  tracing = trace;
+  for (const settings of lanes) {
+    runs.push(await Run.create(model, weights, settings, backend));
+  }
+  gpuCanvases = canvases ?? lanes.map(() => null);
+  return { value: { lanes: runs.length } };
+}
+
+async function step() {
+  const started = performance.now();
+  let more = true;
+  for (const run of runs) {
+    more = run.step() && more;
+  }
+  const stepped = performance.now();
+  const checksums = [];
+  runs.forEach((run, lane) => {
+    const canvas = gpuCanvases[lane];
+    if (!canvas) {
+      checksums.push(null);
+      return;
+    }
+    run.draw(canvas, drawHeat);
+    if (tracing) {
+      lastGpuPixels[lane] = gpuCanvasPixels(canvas);
+      checksums.push(canvasChecksum(lastGpuPixels[lane]));
+    } else {
+      checksums.push(null);
+    }
+  });
+  const drawn = performance.now();
+  const states = [];
+  for (const [lane, run] of runs.entries()) {
+    const state = await run.read(!gpuCanvases[lane]);
+    states.push(stateMessage(state, checksums[lane]));
+  }
+  const read = performance.now();
+  const value = {
+    more,
+    states,
+    compute_ms: stepped - started,
+    draw_ms: drawn - stepped,
+    readback_ms: read - drawn,
+  };
+  return { value, transfer: transferablesOf(states) };
+}
+
+/** Every lane's state with its samples (after a GPU-drawn run), and with trace on the last
+ * GPU-drawn frame of lane 0. */
+async function readFinal() {
+  const states = [];
+  for (const run of runs) {
+    states.push(stateMessage(await run.read(true), null));
+  }
+  const lastGpuFrame = tracing ? (lastGpuPixels[0]?.data ?? null) : null;
+  const transfer = transferablesOf(states);
+  if (lastGpuFrame) {
+    transfer.push(lastGpuFrame.buffer);
+  }
+  return { value: { states, lastGpuFrame }, transfer };
+}
+
+function dispose() {
+  disposeRuns();
+  return { value: memoryUsage() };
+}
+
+/** Test hook: destroys the WebGPU devices of this worker, as a lost GPU would. */
+function destroyWebGpuDevices() {
+  for (const device of webgpuDevices) {
+    device.destroy();
+  }
+  return { value: webgpuDevices.length };
+}
+
+const operations = {
+  init: async ({ module }) => {
+    await init({ module_or_path: module });
+    return { value: null };
+  },
+  warmUp,
+  create,
+  step,
+  readFinal,
+  dispose,
+  memory: () => ({ value: memoryUsage() }),
+  chiQuantile: ({ dim, p }) => ({ value: chiQuantile(dim, p) }),
+  destroyWebGpuDevices,
+  probeWebGpu: async () => ({ value: globalThis.navigator?.gpu ? await probeWebGpu() : null }),
+};
+
+/** A failure's message and, when the WebGPU device went, why (its lost promise can settle just
+ * after the failed readback: give it a moment). */
+async function failureOf(error) {
+  const message = error instanceof Error ? error.message : String(error);
+  const mayBeTheDevice = !message.startsWith("invalid ");
+  if (mayBeTheDevice && deviceLostSignal && !deviceLostReason) {
+    const moment = new Promise((resolve) => setTimeout(resolve, 500));
+    await Promise.race([deviceLostSignal, moment]);
+  }
+  return { error: message, deviceLost: deviceLostReason };
+}
+
+async function handle(request) {
+  const operation = operations[request.op];
+  try {
+    if (!operation) {
+      throw new Error(`the worker has no operation '${request.op}'`);
+    }
+    const { value, transfer = [] } = await operation(request);
+    self.postMessage({ id: request.id, ok: true, value }, transfer);
+  } catch (error) {
+    self.postMessage({ id: request.id, ok: false, ...(await failureOf(error)) });
+  }
+}
+
+let queue = Promise.resolve();
+self.onmessage = (event) => {
+  queue = queue.then(() => handle(event.data));
+};
