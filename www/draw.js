@@ -7,24 +7,28 @@
 const VIEW_HALF_WIDTH = 3.5;
 /** Heat-map cells per side. */
 const HEAT_GRID = 56;
-/** Steps of trail drawn behind each particle. */
+/** The heat map's colour and its opacity at the maximum. */
+const HEAT_RGB = [41, 128, 185];
+const HEAT_MAX_ALPHA = 0.55;
+/** Steps of trail drawn behind each particle, their colour and opacity. */
 const TRAIL_LENGTH = 8;
-const PARTICLE_COLOUR = "#c0392b";
-const TRAIL_COLOUR = "rgba(192,57,43,0.18)";
+const TRAIL_RGB = [192, 57, 43];
+const TRAIL_ALPHA = 0.18;
+const PARTICLE_RGB = [192, 57, 43];
 const BACKGROUND = "#fff";
+
+// The particles are painted into a pixel buffer here and put on the canvas at once: 2,048
+// particles' anti-aliased trails stroked on a canvas cost the page's main thread seconds of
+// rasterisation per frame in software, a pixel buffer a few milliseconds.
 
 function clearTo(ctx, colour) {
   ctx.fillStyle = colour;
   ctx.fillRect(0, 0, ctx.canvas.width, ctx.canvas.height);
 }
 
-/** The heat map's colour (RGB) and its opacity at the maximum. */
-const HEAT_RGB = [41, 128, 185];
-const HEAT_MAX_ALPHA = 0.55;
-
-/** Fills the heat-map cells with `density(u, v)` (u, v in [0, 1], v downwards), scaled to its
- * maximum: one pixel per cell, scaled up over the canvas without smoothing. */
-function drawHeatCells(ctx, density) {
+/** Per heat-map cell, the opacity of `density(u, v)` (u, v in [0, 1], v downwards) scaled to
+ * its maximum. */
+function heatAlphas(density) {
   const values = new Float64Array(HEAT_GRID * HEAT_GRID);
   let max = 0;
   for (let row = 0; row < HEAT_GRID; row++) {
@@ -34,24 +38,18 @@ function drawHeatCells(ctx, density) {
       max = Math.max(max, value);
     }
   }
-  const cells = new ImageData(HEAT_GRID, HEAT_GRID);
   for (let cell = 0; cell < values.length; cell++) {
-    const alpha = (HEAT_MAX_ALPHA * values[cell]) / (max || 1);
-    cells.data.set(HEAT_RGB, 4 * cell);
-    cells.data[4 * cell + 3] = Math.round(255 * alpha);
+    values[cell] = (HEAT_MAX_ALPHA * values[cell]) / (max || 1);
   }
-  const unscaled = new OffscreenCanvas(HEAT_GRID, HEAT_GRID);
-  unscaled.getContext("2d").putImageData(cells, 0, 0);
-  ctx.imageSmoothingEnabled = false;
-  ctx.drawImage(unscaled, 0, 0, ctx.canvas.width, ctx.canvas.height);
+  return values;
 }
 
 /** The analytic mixture's marginal p_λ on the linear path: N(α μ_k, α²σ_k² + σ²). */
-function drawExactHeat(ctx, spec, lambda) {
+function exactHeatAlphas(spec, lambda) {
   const alpha = 1 / (1 + Math.exp(-lambda / 2));
   const sigma = 1 - alpha;
   const totalWeight = spec.weights.reduce((sum, weight) => sum + weight, 0);
-  drawHeatCells(ctx, (u, v) => {
+  return heatAlphas((u, v) => {
     const x = (2 * u - 1) * VIEW_HALF_WIDTH;
     const y = (1 - 2 * v) * VIEW_HALF_WIDTH;
     let density = 0;
@@ -67,7 +65,7 @@ function drawExactHeat(ctx, spec, lambda) {
 }
 
 /** A network's p_λ has no closed form: show the particles' own histogram. */
-function drawHistogramHeat(ctx, positions) {
+function histogramHeatAlphas(positions) {
   const counts = new Float64Array(HEAT_GRID * HEAT_GRID);
   for (let i = 0; i < positions.length; i += 2) {
     const column = Math.floor(((positions[i] / VIEW_HALF_WIDTH + 1) / 2) * HEAT_GRID);
@@ -76,48 +74,98 @@ function drawHistogramHeat(ctx, positions) {
       counts[row * HEAT_GRID + column] += 1;
     }
   }
-  drawHeatCells(ctx, (u, v) => {
+  return heatAlphas((u, v) => {
     const row = Math.min(HEAT_GRID - 1, Math.floor(v * HEAT_GRID));
     const column = Math.min(HEAT_GRID - 1, Math.floor(u * HEAT_GRID));
     return counts[row * HEAT_GRID + column];
   });
 }
 
+/** `rgb` at `alpha` over the pixel at `offset` of an RGBA buffer. */
+function blendPixel(pixels, offset, rgb, alpha) {
+  pixels[offset] += (rgb[0] - pixels[offset]) * alpha;
+  pixels[offset + 1] += (rgb[1] - pixels[offset + 1]) * alpha;
+  pixels[offset + 2] += (rgb[2] - pixels[offset + 2]) * alpha;
+}
+
+/** White under the heat map's cells (`alphas` per cell, or none). */
+function paintBackground(image, alphas) {
+  const { width, height, data } = image;
+  data.fill(255);
+  if (!alphas) {
+    return;
+  }
+  for (let y = 0; y < height; y++) {
+    const row = Math.floor((y * HEAT_GRID) / height);
+    for (let x = 0; x < width; x++) {
+      const column = Math.floor((x * HEAT_GRID) / width);
+      blendPixel(data, 4 * (y * width + x), HEAT_RGB, alphas[row * HEAT_GRID + column]);
+    }
+  }
+}
+
+/** Each particle's path over the last steps, one pixel wide; where trails cross, the pixel is
+ * covered once (as one stroked path would be). */
+function paintTrails(image, trail, toX, toY) {
+  const { width, height, data } = image;
+  const covered = new Uint8Array(width * height);
+  const count = trail[0].length / 2;
+  for (let age = 1; age < trail.length; age++) {
+    const from = trail[age - 1];
+    const to = trail[age];
+    for (let i = 0; i < count; i++) {
+      const x0 = toX(from[2 * i]);
+      const y0 = toY(from[2 * i + 1]);
+      const x1 = toX(to[2 * i]);
+      const y1 = toY(to[2 * i + 1]);
+      const steps = Math.min(2 * width, Math.ceil(Math.max(Math.abs(x1 - x0), Math.abs(y1 - y0))));
+      for (let k = 0; k <= steps; k++) {
+        const t = steps ? k / steps : 0;
+        const x = Math.floor(x0 + (x1 - x0) * t);
+        const y = Math.floor(y0 + (y1 - y0) * t);
+        if (x >= 0 && x < width && y >= 0 && y < height) {
+          covered[y * width + x] = 1;
+        }
+      }
+    }
+  }
+  for (let pixel = 0; pixel < covered.length; pixel++) {
+    if (covered[pixel]) {
+      blendPixel(data, 4 * pixel, TRAIL_RGB, TRAIL_ALPHA);
+    }
+  }
+}
+
+/** Each particle as a 2×2 square. */
+function paintParticles(image, positions, toX, toY) {
+  const { width, height, data } = image;
+  for (let i = 0; i < positions.length; i += 2) {
+    const left = Math.floor(toX(positions[i])) - 1;
+    const top = Math.floor(toY(positions[i + 1])) - 1;
+    for (let y = Math.max(0, top); y < Math.min(height, top + 2); y++) {
+      for (let x = Math.max(0, left); x < Math.min(width, left + 2); x++) {
+        data.set(PARTICLE_RGB, 4 * (y * width + x));
+      }
+    }
+  }
+}
+
 /** Particles in 2-D over the heat map, with the trails `lane.trail` keeps between steps. */
 function drawParticles(ctx, lane, state, spec) {
   const { width, height } = ctx.canvas;
   const positions = state.x;
-  const count = positions.length / 2;
   const scale = width / (2 * VIEW_HALF_WIDTH);
   const toX = (value) => width / 2 + value * scale;
   const toY = (value) => height / 2 - value * scale;
-  clearTo(ctx, BACKGROUND);
-  if (spec) {
-    drawExactHeat(ctx, spec, state.lambda);
-  } else {
-    drawHistogramHeat(ctx, positions);
-  }
+  const image = ctx.createImageData(width, height);
+  paintBackground(image, spec ? exactHeatAlphas(spec, state.lambda) : histogramHeatAlphas(positions));
   lane.trail.push(positions);
   if (lane.trail.length > TRAIL_LENGTH) {
     lane.trail.shift();
   }
-  ctx.strokeStyle = TRAIL_COLOUR;
-  ctx.lineWidth = 1;
-  ctx.beginPath();
-  for (let i = 0; i < count; i++) {
-    lane.trail.forEach((past, age) => {
-      if (age === 0) {
-        ctx.moveTo(toX(past[2 * i]), toY(past[2 * i + 1]));
-      } else {
-        ctx.lineTo(toX(past[2 * i]), toY(past[2 * i + 1]));
-      }
-    });
-  }
-  ctx.stroke();
-  ctx.fillStyle = PARTICLE_COLOUR;
-  for (let i = 0; i < count; i++) {
-    ctx.fillRect(toX(positions[2 * i]) - 1, toY(positions[2 * i + 1]) - 1, 2, 2);
-  }
+  paintTrails(image, lane.trail, toX, toY);
+  paintParticles(image, positions, toX, toY);
+  ctx.putImageData(image, 0, 0);
 }
 
 /** Images (values in [-1, 1]) as a grid of the batch, scaled up without smoothing. */
@@ -162,10 +210,13 @@ export function drawState(ctx, lane, state, spec) {
 /** What lies under a GPU-drawn layer: white, and the exact heat map of the analytic mixture
  * (it needs only λ); the GPU layer draws the rest. */
 export function drawUnderGpuLayer(ctx, state, spec) {
-  clearTo(ctx, BACKGROUND);
-  if (spec && state.dim === 2) {
-    drawExactHeat(ctx, spec, state.lambda);
+  if (!(spec && state.dim === 2)) {
+    clearTo(ctx, BACKGROUND);
+    return;
   }
+  const image = ctx.createImageData(ctx.canvas.width, ctx.canvas.height);
+  paintBackground(image, exactHeatAlphas(spec, state.lambda));
+  ctx.putImageData(image, 0, 0);
 }
 
 export function pixelsOf(ctx) {

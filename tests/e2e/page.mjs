@@ -197,13 +197,14 @@ try {
   //    (each sample's latent, noise and probes come from the seed and its index alone)
   {
     const tolerance = { x: 1e-5, logpRelative: 1e-6 };
-    for (const [model, batch, steps] of [
-      ["moons", 48, 6],
-      ["fashion", 3, 3],
+    for (const [model, method, batch, steps] of [
+      ["moons", "dg", 48, 6],
+      ["moons", "sdg", 48, 6],
+      ["fashion", "dg", 3, 3],
     ]) {
       const records = [];
       for (const workers of [1, 2, 3]) {
-        const query = `model=${model}&method=dg&q=0.3&steps=${steps}&batch=${batch}&backend=cpu&workers=${workers}&seed=7`;
+        const query = `model=${model}&method=${method}&q=0.3&steps=${steps}&batch=${batch}&backend=cpu&workers=${workers}&seed=7`;
         const { record, error } = await runAt(query);
         assert.equal(error, "", error);
         assert.equal(record.workers, workers);
@@ -214,7 +215,7 @@ try {
         const dlogp = maxAbsDifference(record.logp_final, records[0].logp_final);
         const scale = Math.max(...records[0].logp_final.map(Math.abs));
         console.log(
-          `${model} b${batch}, ${index + 1} worker(s) vs 1: max |Δx| ${dx.toExponential(2)}, max |Δlog p| ${dlogp.toExponential(2)} ` +
+          `${model} ${method} b${batch}, ${index + 1} worker(s) vs 1: max |Δx| ${dx.toExponential(2)}, max |Δlog p| ${dlogp.toExponential(2)} ` +
             `(log p up to ${scale.toFixed(1)})`,
         );
         assert.ok(dx <= tolerance.x, `${model}: samples differ by ${dx} with ${index + 1} workers`);
@@ -241,7 +242,8 @@ try {
         trace: false,
       });
       // the status of this run: "step k/200"
-      const stepsDrawn = () => Number(/step (\d+)\/200 /.exec(document.querySelector(".dg-status").textContent)?.[1] ?? 0);
+      const stepsDrawn = () =>
+        Number(/step (\d+)\/200 /.exec(document.querySelector(".dg-status").textContent)?.[1] ?? 0);
       while (stepsDrawn() < 3) {
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
