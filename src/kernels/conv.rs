@@ -1,0 +1,423 @@
+//! Direct 2-D convolution (any square kernel, stride, zero padding) on the blocked layout:
+//! no im2col copy. Each call computes a register tile of `T` output pixels × one or two blocks
+//! of sixteen output channels: per input channel and tap, one weight vector per block and one
+//! broadcast input value per pixel feed `T × blocks` fused multiply-adds, so the accumulators
+//! stay in registers for the whole reduction. Bias (per image, so the U-Net's embedding add
+//! rides along) and a residual add are fused into the store.
+
+use super::{Blocked, Fused, Isa, L, Madd, Split, for_each_image, isa};
+use std::cell::RefCell;
+
+/// A convolution's weights, packed for the kernels: `[oc / L][ic][k][k][L]`.
+#[derive(Clone, Debug)]
+pub struct Conv {
+    pub ic: usize,
+    pub oc: usize,
+    pub k: usize,
+    pub stride: usize,
+    pub pad: usize,
+    w: Vec<f32>,
+    /// `[oc / L · L]`, zero beyond `oc`.
+    bias: Vec<f32>,
+}
+
+/// One image's work, as the kernels see it.
+struct Args<'a> {
+    /// The (padded) input image, `[ic / L][ph][pw][L]`.
+    x: &'a [f32],
+    ph: usize,
+    pw: usize,
+    w: &'a [f32],
+    /// `[oc / L · L]`.
+    bias: &'a [f32],
+    res: Option<&'a [f32]>,
+    out: &'a mut [f32],
+    ic: usize,
+    k: usize,
+    s: usize,
+    oh: usize,
+    ow: usize,
+    ocb: usize,
+}
+
+thread_local! {
+    /// The padded copy of an input image, kept between calls.
+    static PADDED: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Conv {
+    /// From burn's layout: `weight` `[oc][ic][k][k]`, `bias` `[oc]`.
+    pub fn new(
+        weight: &[f32],
+        bias: Option<&[f32]>,
+        ic: usize,
+        oc: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+    ) -> Conv {
+        assert_eq!(weight.len(), oc * ic * k * k, "conv weight of the wrong length");
+        assert!(stride >= 1 && k >= 1);
+        let ocb = oc.div_ceil(L);
+        let mut w = vec![0.0; ocb * ic * k * k * L];
+        for o in 0..oc {
+            for i in 0..ic {
+                for t in 0..k * k {
+                    w[((o / L * ic + i) * k * k + t) * L + o % L] = weight[(o * ic + i) * k * k + t];
+                }
+            }
+        }
+        let mut b = vec![0.0; ocb * L];
+        if let Some(bias) = bias {
+            assert_eq!(bias.len(), oc);
+            b[..oc].copy_from_slice(bias);
+        }
+        Conv { ic, oc, k, stride, pad, w, bias: b }
+    }
+
+    /// Output side for an input side.
+    pub fn out_side(&self, side: usize) -> usize {
+        assert!(side + 2 * self.pad >= self.k, "input smaller than the kernel");
+        (side + 2 * self.pad - self.k) / self.stride + 1
+    }
+
+    /// `conv(x) + bias + extra[n] + residual`. `with_bias: false` drops the bias (and
+    /// `extra`), for tangents; `extra` is `[n][oc]`, an addition per image and channel;
+    /// `residual` has the output's shape.
+    pub fn forward(&self, x: &Blocked, with_bias: bool, extra: Option<&[f32]>, residual: Option<&Blocked>) -> Blocked {
+        assert_eq!(x.c, self.ic, "input channels");
+        let (oh, ow) = (self.out_side(x.h), self.out_side(x.w));
+        let mut out = Blocked::zeros(x.n, self.oc, oh, ow);
+        if let Some(r) = residual {
+            assert_eq!((r.n, r.c, r.h, r.w), (out.n, out.c, out.h, out.w), "residual shape");
+        }
+        let ocp = self.oc.div_ceil(L) * L;
+        let zero = vec![0.0; ocp];
+        let biases: Option<Vec<f32>> = match (with_bias, extra) {
+            (true, Some(e)) => {
+                assert_eq!(e.len(), x.n * self.oc, "extra bias is [n][oc]");
+                let mut v = Vec::with_capacity(x.n * ocp);
+                for n in 0..x.n {
+                    v.extend(
+                        self.bias
+                            .iter()
+                            .enumerate()
+                            .map(|(o, b)| b + if o < self.oc { e[n * self.oc + o] } else { 0.0 }),
+                    );
+                }
+                Some(v)
+            }
+            _ => None,
+        };
+        let (in_len, out_len) = (x.image_len(), out.image_len());
+        let (ph, pw) = (x.h + 2 * self.pad, x.w + 2 * self.pad);
+        let isa = isa();
+        for_each_image(&mut out.data, out_len, |n, o| {
+            let bias = match (&biases, with_bias) {
+                (Some(v), _) => &v[n * ocp..][..ocp],
+                (None, true) => &self.bias[..],
+                (None, false) => &zero[..],
+            };
+            let res = residual.map(|r| &r.data[n * out_len..][..out_len]);
+            let img = &x.data[n * in_len..][..in_len];
+            let mut run = |xp: &[f32]| {
+                let mut a = Args {
+                    x: xp,
+                    ph,
+                    pw,
+                    w: &self.w,
+                    bias,
+                    res,
+                    out: o,
+                    ic: self.ic,
+                    k: self.k,
+                    s: self.stride,
+                    oh,
+                    ow,
+                    ocb: ocp / L,
+                };
+                image(isa, &mut a);
+            };
+            if self.pad == 0 {
+                run(img);
+            } else {
+                PADDED.with_borrow_mut(|buf| {
+                    pad_image(img, x.blocks(), x.h, x.w, self.pad, buf);
+                    run(buf);
+                });
+            }
+        });
+        out
+    }
+}
+
+/// Copies one image into `buf` with a zero border of `pad` pixels (only the border is
+/// cleared: the rest is overwritten).
+fn pad_image(img: &[f32], cb: usize, h: usize, w: usize, pad: usize, buf: &mut Vec<f32>) {
+    let (ph, pw) = (h + 2 * pad, w + 2 * pad);
+    buf.resize(cb * ph * pw * L, 0.0);
+    for c in 0..cb {
+        let dst = &mut buf[c * ph * pw * L..][..ph * pw * L];
+        dst[..pad * pw * L].fill(0.0);
+        dst[(pad + h) * pw * L..].fill(0.0);
+        for y in 0..h {
+            let row = &mut dst[(pad + y) * pw * L..][..pw * L];
+            row[..pad * L].fill(0.0);
+            row[(pad + w) * L..].fill(0.0);
+            row[pad * L..(pad + w) * L].copy_from_slice(&img[(c * h + y) * w * L..][..w * L]);
+        }
+    }
+}
+
+/// One image on the instruction set detected: the same source compiled per target.
+fn image(isa: Isa, a: &mut Args) {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `isa()` saw AVX-512F and FMA on this CPU.
+        Isa::Avx512 => unsafe { x86::avx512(a) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `isa()` saw AVX2 and FMA on this CPU.
+        Isa::Avx2 => unsafe { x86::avx2(a) },
+        // aarch64 always has NEON with fused multiply-add: 32 registers of 4 lanes.
+        Isa::Neon => image_tiles::<Portable<Fused>, 6, 3>(a),
+        // wasm SIMD128 (no FMA); engines map it to 16 registers on x86.
+        Isa::Simd128 => image_tiles::<Portable<Split>, 3, 0>(a),
+        _ => image_tiles::<Portable<Split>, 4, 0>(a),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{Args, Lanes, image_tiles};
+    use std::arch::x86_64::*;
+
+    /// One AVX-512 register.
+    #[derive(Clone, Copy)]
+    struct Zmm(__m512);
+
+    impl Lanes for Zmm {
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            // SAFETY: the caller's
+            Zmm(unsafe { _mm512_loadu_ps(p) })
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f32) {
+            // SAFETY: the caller's
+            unsafe { _mm512_storeu_ps(p, self.0) }
+        }
+        #[inline(always)]
+        unsafe fn madd(x: f32, w: Self, acc: Self) -> Self {
+            // SAFETY: the caller's
+            Zmm(unsafe { _mm512_fmadd_ps(_mm512_set1_ps(x), w.0, acc.0) })
+        }
+        #[inline(always)]
+        unsafe fn add(self, other: Self) -> Self {
+            // SAFETY: the caller's
+            Zmm(unsafe { _mm512_add_ps(self.0, other.0) })
+        }
+    }
+
+    /// Two AVX2 registers.
+    #[derive(Clone, Copy)]
+    struct Ymm2(__m256, __m256);
+
+    impl Lanes for Ymm2 {
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            // SAFETY: the caller's
+            unsafe { Ymm2(_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8))) }
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f32) {
+            // SAFETY: the caller's
+            unsafe {
+                _mm256_storeu_ps(p, self.0);
+                _mm256_storeu_ps(p.add(8), self.1);
+            }
+        }
+        #[inline(always)]
+        unsafe fn madd(x: f32, w: Self, acc: Self) -> Self {
+            // SAFETY: the caller's
+            unsafe {
+                let x = _mm256_set1_ps(x);
+                Ymm2(_mm256_fmadd_ps(x, w.0, acc.0), _mm256_fmadd_ps(x, w.1, acc.1))
+            }
+        }
+        #[inline(always)]
+        unsafe fn add(self, other: Self) -> Self {
+            // SAFETY: the caller's
+            unsafe { Ymm2(_mm256_add_ps(self.0, other.0), _mm256_add_ps(self.1, other.1)) }
+        }
+    }
+
+    /// 32 registers of 16 lanes: tiles of up to 14 pixels × 2 blocks (28 accumulators).
+    #[target_feature(enable = "avx512f,fma")]
+    pub(super) fn avx512(a: &mut Args) {
+        image_tiles::<Zmm, 14, 14>(a)
+    }
+
+    /// 16 registers of 8 lanes (two per block): 6 pixels × 1 block or 3 × 2 (12 accumulators).
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn avx2(a: &mut Args) {
+        image_tiles::<Ymm2, 6, 3>(a)
+    }
+}
+
+/// Covers the image's output with tiles: pairs of channel blocks with up to `T2` pixels
+/// (none when `T2` is 0), then single blocks with up to `T1`.
+/// The kernel side is a constant for 3×3 and 1×1 (fully unrolled taps), `K = 0` any other.
+#[inline(always)]
+fn image_tiles<V: Lanes, const T1: usize, const T2: usize>(a: &mut Args) {
+    match a.k {
+        3 => image_tiles_k::<V, T1, T2, 3>(a),
+        1 => image_tiles_k::<V, T1, T2, 1>(a),
+        _ => image_tiles_k::<V, T1, T2, 0>(a),
+    }
+}
+
+#[inline(always)]
+fn image_tiles_k<V: Lanes, const T1: usize, const T2: usize, const K: usize>(a: &mut Args) {
+    let mut ob = 0;
+    while ob < a.ocb {
+        if T2 > 0 && a.ocb - ob >= 2 {
+            for oh in 0..a.oh {
+                row::<V, 2, T2, K>(a, ob, oh);
+            }
+            ob += 2;
+        } else {
+            for oh in 0..a.oh {
+                row::<V, 1, T1, K>(a, ob, oh);
+            }
+            ob += 1;
+        }
+    }
+}
+
+/// One output row of `B` channel blocks, in tiles of at most `TMAX` pixels.
+#[inline(always)]
+fn row<V: Lanes, const B: usize, const TMAX: usize, const K: usize>(a: &mut Args, ob: usize, oh: usize) {
+    let mut ow = 0;
+    while ow < a.ow {
+        let left = a.ow - ow;
+        let t = [14, 7, 6, 4, 3, 2].into_iter().find(|&t| t <= TMAX && t <= left).unwrap_or(1);
+        match t {
+            14 => tile::<V, B, 14, K>(a, ob, oh, ow),
+            7 => tile::<V, B, 7, K>(a, ob, oh, ow),
+            6 => tile::<V, B, 6, K>(a, ob, oh, ow),
+            4 => tile::<V, B, 4, K>(a, ob, oh, ow),
+            3 => tile::<V, B, 3, K>(a, ob, oh, ow),
+            2 => tile::<V, B, 2, K>(a, ob, oh, ow),
+            _ => tile::<V, B, 1, K>(a, ob, oh, ow),
+        }
+        ow += t;
+    }
+}
+
+/// Sixteen f32 lanes (one output pixel's channel block) in the registers of one instruction
+/// set. Methods are `#[inline(always)]` so that they compile inside the `#[target_feature]`
+/// wrapper they are called from.
+pub(crate) trait Lanes: Copy {
+    /// Sixteen floats from `p`.
+    ///
+    /// # Safety
+    /// `p` must be valid for sixteen reads, and the CPU must have the instruction set.
+    unsafe fn load(p: *const f32) -> Self;
+    /// # Safety
+    /// `p` must be valid for sixteen writes, and the CPU must have the instruction set.
+    unsafe fn store(self, p: *mut f32);
+    /// `acc + x·w` with `x` broadcast.
+    ///
+    /// # Safety
+    /// The CPU must have the instruction set.
+    unsafe fn madd(x: f32, w: Self, acc: Self) -> Self;
+    /// # Safety
+    /// The CPU must have the instruction set.
+    unsafe fn add(self, other: Self) -> Self;
+}
+
+/// Plain arrays: the auto-vectorised form for NEON, SIMD128 and scalar targets.
+#[derive(Clone, Copy)]
+pub(crate) struct Portable<M>([f32; L], std::marker::PhantomData<M>);
+
+impl<M: Madd + Copy> Lanes for Portable<M> {
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        // SAFETY: the caller's
+        Portable(unsafe { *(p as *const [f32; L]) }, std::marker::PhantomData)
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        // SAFETY: the caller's
+        unsafe { *(p as *mut [f32; L]) = self.0 }
+    }
+    #[inline(always)]
+    unsafe fn madd(x: f32, w: Self, mut acc: Self) -> Self {
+        for l in 0..L {
+            acc.0[l] = M::madd(x, w.0[l], acc.0[l]);
+        }
+        acc
+    }
+    #[inline(always)]
+    unsafe fn add(mut self, other: Self) -> Self {
+        for l in 0..L {
+            self.0[l] += other.0[l];
+        }
+        self
+    }
+}
+
+/// Accumulate into `T × B` register vectors: the store comes once, after the reduction.
+#[inline(always)]
+fn tile<V: Lanes, const B: usize, const T: usize, const K: usize>(a: &mut Args, ob: usize, oh: usize, ow0: usize) {
+    let k = if K == 0 { a.k } else { K };
+    let (s, pw) = (a.s, a.pw);
+    let plane = a.ph * pw * L;
+    // every read and write below stays inside these bounds
+    assert!(a.ic.div_ceil(L) * plane <= a.x.len());
+    assert!((oh * s + k - 1) < a.ph && ((ow0 + T - 1) * s + k - 1) < pw);
+    assert!((ob + B) * a.ic * k * k * L <= a.w.len() && (ob + B) * L <= a.bias.len());
+    assert!((((ob + B - 1) * a.oh + oh) * a.ow + ow0 + T) * L <= a.out.len());
+    assert!(a.res.is_none_or(|r| r.len() == a.out.len()));
+    let (xs, ws) = (a.x.as_ptr(), a.w.as_ptr());
+    let kk = k * k;
+    // SAFETY: the asserts above bound every offset: channel block `ic / L` < ic blocks,
+    // row `oh·s + kh` < ph, column `(ow0 + p)·s + kw` < pw, weight and bias block `ob + o`
+    // < ocb, output pixel `ow0 + p` < ow; `image` only calls this with `V` the CPU has.
+    unsafe {
+        let mut acc = [[V::load(a.bias.as_ptr()); T]; B];
+        for (o, acc) in acc.iter_mut().enumerate() {
+            let b = V::load(a.bias.as_ptr().add((ob + o) * L));
+            acc.iter_mut().for_each(|p| *p = b);
+        }
+        for ic in 0..a.ic {
+            let base = xs.add((ic / L) * plane + ic % L);
+            let wbase = ws.add((ob * a.ic + ic) * kk * L);
+            for kh in 0..k {
+                let row = base.add((oh * s + kh) * pw * L);
+                for kw in 0..k {
+                    let mut wv = [V::load(wbase); B];
+                    for (o, wv) in wv.iter_mut().enumerate() {
+                        *wv = V::load(wbase.add((o * a.ic * kk + kh * k + kw) * L));
+                    }
+                    for p in 0..T {
+                        let xv = *row.add(((ow0 + p) * s + kw) * L);
+                        for o in 0..B {
+                            acc[o][p] = V::madd(xv, wv[o], acc[o][p]);
+                        }
+                    }
+                }
+            }
+        }
+        for (o, acc) in acc.iter().enumerate() {
+            for (p, acc) in acc.iter().enumerate() {
+                let at = (((ob + o) * a.oh + oh) * a.ow + ow0 + p) * L;
+                let v = match a.res {
+                    Some(r) => acc.add(V::load(r.as_ptr().add(at))),
+                    None => *acc,
+                };
+                v.store(a.out.as_mut_ptr().add(at));
+            }
+        }
+    }
+}
