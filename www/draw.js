@@ -88,18 +88,29 @@ function blendPixel(pixels, offset, rgb, alpha) {
   pixels[offset + 2] += (rgb[2] - pixels[offset + 2]) * alpha;
 }
 
-/** White under the heat map's cells (`alphas` per cell, or none). */
+/** White under the heat map's cells (`alphas` per cell, or none): each cell's colour is
+ * blended once and copied to its pixels as 32-bit words. */
 function paintBackground(image, alphas) {
   const { width, height, data } = image;
   data.fill(255);
   if (!alphas) {
     return;
   }
+  const cellColours = new Uint32Array(alphas.length);
+  const cellBytes = new Uint8ClampedArray(cellColours.buffer);
+  cellBytes.fill(255);
+  for (let cell = 0; cell < alphas.length; cell++) {
+    blendPixel(cellBytes, 4 * cell, HEAT_RGB, alphas[cell]);
+  }
+  const columnOfX = new Uint32Array(width);
+  for (let x = 0; x < width; x++) {
+    columnOfX[x] = Math.floor((x * HEAT_GRID) / width);
+  }
+  const pixelWords = new Uint32Array(data.buffer, data.byteOffset, width * height);
   for (let y = 0; y < height; y++) {
-    const row = Math.floor((y * HEAT_GRID) / height);
+    const rowStart = Math.floor((y * HEAT_GRID) / height) * HEAT_GRID;
     for (let x = 0; x < width; x++) {
-      const column = Math.floor((x * HEAT_GRID) / width);
-      blendPixel(data, 4 * (y * width + x), HEAT_RGB, alphas[row * HEAT_GRID + column]);
+      pixelWords[y * width + x] = cellColours[rowStart + columnOfX[x]];
     }
   }
 }

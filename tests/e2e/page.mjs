@@ -178,7 +178,7 @@ try {
     for (const [name, options] of [
       ["Fashion-MNIST b16 on the CPU backend", { ...common, model: "fashion", batch: 16, steps: 8, backend: "cpu" }],
       ["moons 2,048 on the CPU backend", { ...common, model: "moons", batch: 2048, steps: 8, backend: "cpu" }],
-      ["Fashion-MNIST b4 on WebGPU", { ...common, model: "fashion", batch: 4, steps: 3, backend: "webgpu" }],
+      ["moons 256 on WebGPU", { ...common, model: "moons", batch: 256, steps: 3, backend: "webgpu" }],
     ]) {
       const { record, longTasks, pageDrawMs } = await runWatched(options);
       assert.equal(record.backend, options.backend, record.backend_reason);
