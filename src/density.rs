@@ -64,11 +64,30 @@ pub fn score_and_laplacian(
         };
         let z = tensor2(probes, m * n, d, &x.device());
         let xs = x.clone().narrow(0, start, n).repeat_dim(0, m);
-        let (s, lap) = vjp_trace(model, xs, lambda, z, m, n);
+        let (s, lap) = match div {
+            Divergence::Hutchinson { .. } => jvp_trace(model, xs.clone(), lambda, z.clone(), m, n),
+            _ => None,
+        }
+        .unwrap_or_else(|| vjp_trace(model, xs, lambda, z, m, n));
         scores.push(s);
         laps.push(lap.mul_scalar(scale));
     }
     (Tensor::cat(scores, 0), Some(Tensor::cat(laps, 0)))
+}
+
+/// `Σ_j z_jᵀ (∂s/∂x) z_j` for m probe blocks of n rows from the model's own forward-mode
+/// product ([`ScoreModel::score_and_jvp`]), where it has one; also the first block's score.
+fn jvp_trace(
+    model: &dyn ScoreModel,
+    xs: Tensor<2>,
+    lambda: f64,
+    z: Tensor<2>,
+    m: usize,
+    n: usize,
+) -> Option<(Tensor<2>, Tensor<1>)> {
+    let (s, jz) = model.score_and_jvp(xs, lambda, z.clone())?;
+    let lap = (jz * z).sum_dim(1).reshape([m, n]).sum_dim(0).reshape([n]);
+    Some((s.narrow(0, 0, n), lap))
 }
 
 /// `Σ_j z_jᵀ (∂s/∂x) z_j` for m probe blocks of n rows, by one backward pass over the batch

@@ -18,6 +18,7 @@ pub mod error;
 pub mod eval;
 pub mod gmm;
 pub mod guidance;
+pub mod host_net;
 pub mod kernels;
 pub mod models;
 pub mod nets;

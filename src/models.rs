@@ -1,7 +1,7 @@
 //! Names on the command line and in the page, resolved to score models.
 
 use crate::error::Result;
-use crate::nets::{Conditioned, Net, score_model};
+use crate::nets::{Conditioned, Net, UNet, UNetConfig, score_model};
 use crate::score::ScoreModel;
 use burn::tensor::Device;
 use std::rc::Rc;
@@ -28,16 +28,27 @@ impl Default for Conditioning {
     }
 }
 
-/// A network from its weights file's bytes.
+/// A network from its weights file's bytes. A U-Net on burn's CPU backend in f32 runs on the
+/// host kernels ([`crate::host_net`]); f64 and wgpu keep burn's path.
 pub fn from_weights(bytes: Vec<u8>, origin: &str, cond: &Conditioning, device: &Device) -> Result<Rc<dyn ScoreModel>> {
     crate::error::finite("cfg", cond.cfg)?;
     Ok(match Net::from_bytes(bytes, origin, device)? {
         Net::Mlp(m, _) => Rc::new(score_model(m)),
         Net::UNet(net, config) => {
-            let labels = if cond.classes.is_empty() { (0..config.classes).collect() } else { cond.classes.clone() };
-            Rc::new(score_model(Conditioned { net, config, labels, cfg: cond.cfg }))
+            let net = conditioned(net, config, cond);
+            if crate::host_net::serves(device) {
+                Rc::new(score_model(crate::host_net::HostUNet::new(net)))
+            } else {
+                Rc::new(score_model(net))
+            }
         }
     })
+}
+
+/// A U-Net with the conditioning asked for (all classes in turn when none are named).
+pub fn conditioned(net: UNet, config: UNetConfig, cond: &Conditioning) -> Conditioned {
+    let labels = if cond.classes.is_empty() { (0..config.classes).collect() } else { cond.classes.clone() };
+    Conditioned { net, config, labels, cfg: cond.cfg }
 }
 
 /// `gmm:FILE.json` is an analytic mixture along `path`; a shipped name or a weights file

@@ -397,3 +397,61 @@ fn read_arch(bytes: &[u8]) -> std::result::Result<Arch, String> {
         .ok_or("no 'dg' architecture in the metadata: not a dg weights file")?;
     serde_json::from_str(meta).map_err(|e| format!("bad architecture in the metadata: {e}"))
 }
+
+/// A [`ResBlock`]'s layers, borrowed (for the host inference path, [`crate::host_net`]).
+pub(crate) struct BlockLayers<'a> {
+    pub norm1: &'a GroupNorm,
+    pub conv1: &'a Conv2d,
+    pub emb: &'a Linear,
+    pub norm2: &'a GroupNorm,
+    pub conv2: &'a Conv2d,
+    pub skip: Option<&'a Conv2d>,
+}
+
+/// A [`UNet`]'s layers, borrowed; `blocks` in forward order: down1, down2, mid, up2, up1.
+pub(crate) struct UNetLayers<'a> {
+    pub time: [&'a Linear; 2],
+    pub label: &'a Embedding,
+    pub conv_in: &'a Conv2d,
+    pub pools: [&'a Conv2d; 2],
+    pub blocks: [BlockLayers<'a>; 5],
+    pub norm_out: &'a GroupNorm,
+    pub conv_out: &'a Conv2d,
+}
+
+impl ResBlock {
+    fn layers(&self) -> BlockLayers<'_> {
+        BlockLayers {
+            norm1: &self.norm1,
+            conv1: &self.conv1,
+            emb: &self.emb,
+            norm2: &self.norm2,
+            conv2: &self.conv2,
+            skip: self.skip.as_ref(),
+        }
+    }
+}
+
+impl UNet {
+    /// Read access to the layers, for copying their weights.
+    pub(crate) fn layers(&self) -> UNetLayers<'_> {
+        UNetLayers {
+            time: [&self.time1, &self.time2],
+            label: &self.label,
+            conv_in: &self.conv_in,
+            pools: [&self.pool1, &self.pool2],
+            blocks: [self.down1.layers(), self.down2.layers(), self.mid.layers(), self.up2.layers(), self.up1.layers()],
+            norm_out: &self.norm_out,
+            conv_out: &self.conv_out,
+        }
+    }
+}
+
+impl Conditioned {
+    /// The label of each of `b` samples as [`Conditioned::predict`] feeds them (the CFG null
+    /// label when `null`), for the host path.
+    pub(crate) fn label_ids(&self, b: usize, null: bool) -> Vec<usize> {
+        let ids = self.labels(b, null, &Device::flex()).into_data().convert::<i64>();
+        ids.try_to_vec::<i64>().expect("integer labels").into_iter().map(|i| i as usize).collect()
+    }
+}

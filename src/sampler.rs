@@ -94,6 +94,10 @@ impl ScoreModel for Counted {
     fn hvp(&self, x: Tensor<2>, lambda: f64, v: Tensor<2>) -> Option<Tensor<2>> {
         self.model.hvp(x, lambda, v)
     }
+    fn score_and_jvp(&self, x: Tensor<2>, lambda: f64, z: Tensor<2>) -> Option<(Tensor<2>, Tensor<2>)> {
+        self.calls.set(self.calls.get() + 1);
+        self.model.score_and_jvp(x, lambda, z)
+    }
 }
 
 /// What a finished run hands back, on the host.

@@ -31,6 +31,12 @@ pub trait ScoreModel {
     fn hvp(&self, _x: Tensor<2>, _lambda: f64, _v: Tensor<2>) -> Option<Tensor<2>> {
         None
     }
+    /// The score and its Jacobian-vector product `(∂s/∂x)·z`, `[B, D]` each, where the model
+    /// has a forward-mode derivative of its own (the host U-Net, [`crate::host_net`]): one
+    /// pass instead of an autodiff backward. `None` otherwise, and for autodiff inputs.
+    fn score_and_jvp(&self, _x: Tensor<2>, _lambda: f64, _z: Tensor<2>) -> Option<(Tensor<2>, Tensor<2>)> {
+        None
+    }
 }
 
 /// What a network's output means.
@@ -75,6 +81,11 @@ pub trait Predictor {
     /// FLOPs of one prediction per sample.
     fn flops(&self) -> f64;
     fn predict(&self, x: Tensor<2>, lambda: f64) -> Tensor<2>;
+    /// The prediction and its derivative along `dx`, where the network has a forward-mode
+    /// derivative (see [`ScoreModel::score_and_jvp`]).
+    fn predict_jvp(&self, _x: Tensor<2>, _lambda: f64, _dx: Tensor<2>) -> Option<(Tensor<2>, Tensor<2>)> {
+        None
+    }
 }
 
 /// Any predictor as a score model.
@@ -97,5 +108,10 @@ impl<P: Predictor> ScoreModel for FromPrediction<P> {
     fn score(&self, x: Tensor<2>, lambda: f64) -> Tensor<2> {
         let out = self.net.predict(x.clone(), lambda);
         self.kind.to_score(self.path, x, out, lambda)
+    }
+    fn score_and_jvp(&self, x: Tensor<2>, lambda: f64, z: Tensor<2>) -> Option<(Tensor<2>, Tensor<2>)> {
+        let (out, dout) = self.net.predict_jvp(x.clone(), lambda, z.clone())?;
+        // `to_score` is linear in (x, prediction) jointly, so the tangent maps the same way
+        Some((self.kind.to_score(self.path, x, out, lambda), self.kind.to_score(self.path, z, dout, lambda)))
     }
 }
