@@ -87,7 +87,7 @@ impl Conv {
     pub fn forward(&self, x: &Blocked, with_bias: bool, extra: Option<&[f32]>, residual: Option<&Blocked>) -> Blocked {
         assert_eq!(x.c, self.ic, "input channels");
         let (oh, ow) = (self.out_side(x.h), self.out_side(x.w));
-        let mut out = Blocked::zeros(x.n, self.oc, oh, ow);
+        let mut out = Blocked::for_overwrite(x.n, self.oc, oh, ow);
         if let Some(r) = residual {
             assert_eq!((r.n, r.c, r.h, r.w), (out.n, out.c, out.h, out.w), "residual shape");
         }

@@ -97,9 +97,61 @@ pub struct Blocked {
     pub data: Vec<f32>,
 }
 
+thread_local! {
+    /// Buffers of dropped [`Blocked`] maps, reused: fresh large allocations come from the OS as
+    /// untouched pages, and faulting them in cost more than the kernels at batch 64.
+    static POOL: std::cell::RefCell<Vec<Vec<f32>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A buffer of `len` floats from the pool (or new); zeroed when `zero`, else holding whatever
+/// its last user left (for outputs a kernel overwrites completely).
+fn buffer(len: usize, zero: bool) -> Vec<f32> {
+    let reused = POOL.with_borrow_mut(|pool| {
+        let best = pool.iter().enumerate().filter(|(_, v)| v.capacity() >= len).min_by_key(|(_, v)| v.capacity());
+        best.map(|(i, _)| i).map(|i| pool.swap_remove(i))
+    });
+    match reused {
+        Some(mut v) => {
+            if v.len() >= len {
+                v.truncate(len);
+                if zero {
+                    v.fill(0.0);
+                }
+            } else {
+                if zero {
+                    v.fill(0.0);
+                }
+                v.resize(len, 0.0);
+            }
+            v
+        }
+        None => vec![0.0; len],
+    }
+}
+
+impl Drop for Blocked {
+    fn drop(&mut self) {
+        let data = std::mem::take(&mut self.data);
+        if data.capacity() >= 4096 {
+            // a thread's pool is only ever as large as one forward pass's live maps
+            let _ = POOL.try_with(|p| {
+                let mut pool = p.borrow_mut();
+                if pool.len() < 64 {
+                    pool.push(data);
+                }
+            });
+        }
+    }
+}
+
 impl Blocked {
     pub fn zeros(n: usize, c: usize, h: usize, w: usize) -> Blocked {
-        Blocked { n, c, h, w, data: vec![0.0; n * c.div_ceil(L) * h * w * L] }
+        Blocked { n, c, h, w, data: buffer(n * c.div_ceil(L) * h * w * L, true) }
+    }
+
+    /// A map whose every float, padding lanes included, the caller will write.
+    pub(crate) fn for_overwrite(n: usize, c: usize, h: usize, w: usize) -> Blocked {
+        Blocked { n, c, h, w, data: buffer(n * c.div_ceil(L) * h * w * L, false) }
     }
 
     /// Channel blocks.
@@ -158,7 +210,9 @@ impl Blocked {
     /// Images `start..start + len`.
     pub fn narrow(&self, start: usize, len: usize) -> Blocked {
         let img = self.image_len();
-        Blocked { n: len, c: self.c, h: self.h, w: self.w, data: self.data[start * img..(start + len) * img].to_vec() }
+        let mut out = Blocked::for_overwrite(len, self.c, self.h, self.w);
+        out.data.copy_from_slice(&self.data[start * img..(start + len) * img]);
+        out
     }
 
     /// Images of `self`, then those of `other`.

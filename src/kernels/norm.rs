@@ -75,7 +75,7 @@ impl NormSilu {
     pub fn forward(&self, x: &Blocked) -> Blocked {
         assert_eq!(x.c, self.c, "channels");
         let (cb, hw, len) = (x.blocks(), x.h * x.w, x.image_len());
-        let mut out = Blocked::zeros(x.n, x.c, x.h, x.w);
+        let mut out = Blocked::for_overwrite(x.n, x.c, x.h, x.w);
         for_each_image(&mut out.data, len, |n, o| {
             let img = &x.data[n * len..][..len];
             let (mu, rstd) = self.stats(img, cb, hw);
@@ -97,8 +97,8 @@ impl NormSilu {
         assert_eq!((x.n, x.c, x.h, x.w), (dx.n, dx.c, dx.h, dx.w), "tangent shape");
         let (cb, hw, len) = (x.blocks(), x.h * x.w, x.image_len());
         let count = (self.c / self.groups * hw) as f64;
-        let mut out = Blocked::zeros(x.n, x.c, x.h, x.w);
-        let mut dout = Blocked::zeros(x.n, x.c, x.h, x.w);
+        let mut out = Blocked::for_overwrite(x.n, x.c, x.h, x.w);
+        let mut dout = Blocked::for_overwrite(x.n, x.c, x.h, x.w);
         for_each_image2(&mut out.data, &mut dout.data, len, |n, o, d| {
             let img = &x.data[n * len..][..len];
             let dimg = &dx.data[n * len..][..len];
