@@ -95,8 +95,9 @@ impl ScoreModel for Counted {
         self.model.hvp(x, lambda, v)
     }
     fn score_and_jvp(&self, x: Tensor<2>, lambda: f64, z: Tensor<2>) -> Option<(Tensor<2>, Tensor<2>)> {
-        self.calls.set(self.calls.get() + 1);
-        self.model.score_and_jvp(x, lambda, z)
+        let out = self.model.score_and_jvp(x, lambda, z)?;
+        self.calls.set(self.calls.get() + 1); // only an evaluation that happened counts
+        Some(out)
     }
 }
 
