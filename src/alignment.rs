@@ -4,7 +4,7 @@
 
 use crate::density::{Divergence, laplacian_slope, score_jvp};
 use crate::error::Result;
-use crate::rng::HostRng;
+use crate::rng::BatchRng;
 use crate::schedule::Window;
 use crate::score::ScoreModel;
 use crate::solver::{self, OdeState, Solver};
@@ -40,7 +40,7 @@ pub fn score_alignment(
     steps: usize,
     solver: Solver,
     div: Divergence,
-    rng: &mut HostRng,
+    rng: &mut BatchRng,
 ) -> Result<Alignment> {
     window.validate()?;
     if steps == 0 {

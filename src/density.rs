@@ -2,7 +2,7 @@
 //! products, and encoding given samples back to the prior.
 
 use crate::error::{Error, Result};
-use crate::rng::{HostRng, tensor2};
+use crate::rng::{BatchRng, tensor2};
 use crate::schedule::Window;
 use crate::score::ScoreModel;
 use crate::solver::{self, OdeState, Solver};
@@ -41,7 +41,7 @@ pub fn score_and_laplacian(
     x: &Tensor<2>,
     lambda: f64,
     div: Divergence,
-    rng: &mut HostRng,
+    rng: &mut BatchRng,
 ) -> (Tensor<2>, Option<Tensor<1>>) {
     let [b, d] = x.dims();
     let (m, scale) = match div {
@@ -60,7 +60,7 @@ pub fn score_and_laplacian(
             Divergence::Exact => {
                 (0..m).flat_map(|j| (0..n).flat_map(move |_| (0..d).map(move |i| f64::from(i == j)))).collect()
             }
-            _ => rng.rademacher(m * n * d),
+            _ => rng.rademacher(m, start, n, d),
         };
         let z = tensor2(probes, m * n, d, &x.device());
         let xs = x.clone().narrow(0, start, n).repeat_dim(0, m);
@@ -141,7 +141,7 @@ pub fn laplacian_slope(
     lambda: f64,
     u: &Tensor<2>,
     div: Divergence,
-    rng: &mut HostRng,
+    rng: &mut BatchRng,
 ) -> Tensor<1> {
     let xa = x.clone().autodiff().require_grad();
     if let Some(lap) = model.laplacian(xa.clone(), lambda) {
@@ -205,7 +205,7 @@ pub fn encode(
     steps: usize,
     solver: Solver,
     div: Divergence,
-    rng: &mut HostRng,
+    rng: &mut BatchRng,
 ) -> Result<Tensor<1>> {
     if div == Divergence::Off {
         return Err(Error::invalid("divergence", "encoding needs a divergence (exact or hutchinson)"));

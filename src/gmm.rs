@@ -63,6 +63,17 @@ impl MixtureSpec {
         self.means[0].len()
     }
 
+    /// The data's variance per dimension: `Σₖ w̄ₖ(τₖ² + ‖μₖ - μ̄‖²/D)`.
+    pub fn variance(&self) -> f64 {
+        let total: f64 = self.weights.iter().sum();
+        let d = self.dim();
+        let mean: Vec<f64> =
+            (0..d).map(|j| self.weights.iter().zip(&self.means).map(|(w, m)| w * m[j]).sum::<f64>() / total).collect();
+        let spread = |m: &Vec<f64>| m.iter().zip(&mean).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / d as f64;
+        self.weights.iter().zip(&self.means).zip(&self.stds).map(|((w, m), s)| w * (s * s + spread(m))).sum::<f64>()
+            / total
+    }
+
     /// Exact samples of the data distribution, `[n][D]`.
     pub fn sample(&self, n: usize, rng: &mut HostRng) -> Vec<Vec<f64>> {
         let total: f64 = self.weights.iter().sum();
@@ -166,6 +177,9 @@ impl ScoreModel for Gmm {
     }
     fn log_prob(&self, x: Tensor<2>, lambda: f64) -> Option<Tensor<1>> {
         Some(self.parts(x, lambda).logp)
+    }
+    fn data_variance(&self) -> f64 {
+        self.spec.variance()
     }
     /// `Δ log p = Σₖ rₖ(d²ₖ/vₖ² - D/vₖ) - ‖s‖²`.
     fn laplacian(&self, x: Tensor<2>, lambda: f64) -> Option<Tensor<1>> {

@@ -9,7 +9,7 @@
 
 use crate::density::{Divergence, plain_rate, score_and_laplacian, score_jvp};
 use crate::error::{Error, Result, finite};
-use crate::rng::HostRng;
+use crate::rng::BatchRng;
 use crate::score::ScoreModel;
 use burn::tensor::Tensor;
 use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
@@ -137,8 +137,10 @@ impl Method {
     }
 }
 
-/// SPEC 5.1: floor `‖σs‖²` at `norm_floor·D` and cap `|η - 1|`; every step where one acts
-/// is counted.
+/// SPEC 5.1, measured in the marginal's own scale `ℓ² = α²τ² + σ²` (its variance per
+/// dimension; `‖ℓs‖² ≈ D` at typical points at every noise level): floor `‖ℓs‖²` at
+/// `norm_floor·D` (the score vanishing near a mode) and cap `|2c|/‖ℓs‖²` at `eta_cap` (a push
+/// larger than the density's own pull). Every step where one acts is counted.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Guards {
     pub norm_floor: f64,
@@ -192,7 +194,7 @@ impl Guidance {
         }
     }
 
-    pub fn rates(&self, model: &dyn ScoreModel, x: &Tensor<2>, lambda: f64, rng: &mut HostRng) -> Rates {
+    pub fn rates(&self, model: &dyn ScoreModel, x: &Tensor<2>, lambda: f64, rng: &mut BatchRng) -> Rates {
         let path = model.path();
         let (d, sig, f) = (model.dim(), path.sigma(lambda), path.f(lambda));
         let (s, lap) = score_and_laplacian(model, x, lambda, self.laplacian_mode(lambda), rng);
@@ -232,26 +234,28 @@ impl Guidance {
                 }
             }
         };
-        // η - 1 = 2c/‖σs‖², with ‖σs‖² floored and |η - 1| capped; kept as [B, 1] columns
+        // the push c·s/‖s‖² = ½ℓ²·k·s with k = 2c/‖ℓs‖², ‖ℓs‖² floored and |k| capped in the
+        // marginal's own scale ℓ² (SPEC 5.1); kept as [B, 1] columns
+        let ell2 = path.alpha(lambda).powi(2) * model.data_variance() + sig * sig;
         let s2 = s.clone().square().sum_dim(1);
-        let floor = self.guards.norm_floor * d as f64 / (sig * sig);
+        let floor = self.guards.norm_floor * d as f64 / ell2;
         let inv = s2.clone().clamp_min(floor).recip();
         let raw = match excess {
-            Excess::Constant(c) => inv.mul_scalar(2.0 * c / (sig * sig)),
-            Excess::PerSample(c) => inv * c.unsqueeze_dim(1).mul_scalar(2.0 / (sig * sig)),
+            Excess::Constant(c) => inv.mul_scalar(2.0 * c / ell2),
+            Excess::PerSample(c) => inv * c.unsqueeze_dim(1).mul_scalar(2.0 / ell2),
         };
         let cap = self.guards.eta_cap;
-        let eta1 = raw.clone().clamp(-cap, cap);
+        let k = raw.clone().clamp(-cap, cap);
         let guarded =
             s2.clone().lower_elem(floor).bool_or(raw.abs().greater_elem(cap)).float().max_dim(0).squeeze_dim(1);
-        let x_rate = v + s.clone() * eta1.clone().mul_scalar(0.5 * sig * sig);
+        let x_rate = v + s.clone() * k.clone().mul_scalar(0.5 * ell2);
         if self.divergence == Divergence::Off {
             return Rates { x: x_rate, logp: plain.clone(), plain, guarded, score: s };
         }
-        let norm2 = s2.squeeze_dim::<1>(1).mul_scalar(sig * sig);
-        let eta1 = eta1.squeeze_dim::<1>(1);
-        // s·(ṽ - v) = ½(η-1)‖σs‖²: the guided term of SPEC (2.1), with the η really used
-        let mut logp = plain.clone() + eta1 * norm2.mul_scalar(0.5);
+        let norm2 = s2.squeeze_dim::<1>(1).mul_scalar(ell2);
+        let k = k.squeeze_dim::<1>(1);
+        // s·(ṽ - v) = ½k‖ℓs‖²: the guided term of SPEC (2.1), with the push really used
+        let mut logp = plain.clone() + k * norm2.mul_scalar(0.5);
         if let Some(ito) = ito {
             logp = logp + ito;
         }

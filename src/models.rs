@@ -14,17 +14,19 @@ pub fn shipped_dir() -> String {
     std::env::var("DG_MODELS").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/models").to_string())
 }
 
-/// Conditioning of a class-conditional network: one class per sample (cycled over the batch;
-/// empty for all ten in turn) and the classifier-free guidance scale.
+/// Conditioning of a class-conditional network: one class per sample (cycled over the batch
+/// from sample `first`, the run's first index; empty for all ten in turn) and the
+/// classifier-free guidance scale.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Conditioning {
     pub classes: Vec<usize>,
+    pub first: usize,
     pub cfg: f64,
 }
 
 impl Default for Conditioning {
     fn default() -> Self {
-        Conditioning { classes: Vec::new(), cfg: 1.0 }
+        Conditioning { classes: Vec::new(), first: 0, cfg: 1.0 }
     }
 }
 
@@ -48,7 +50,7 @@ pub fn from_weights(bytes: Vec<u8>, origin: &str, cond: &Conditioning, device: &
 /// A U-Net with the conditioning asked for (all classes in turn when none are named).
 pub fn conditioned(net: UNet, config: UNetConfig, cond: &Conditioning) -> Conditioned {
     let labels = if cond.classes.is_empty() { (0..config.classes).collect() } else { cond.classes.clone() };
-    Conditioned { net, config, labels, cfg: cond.cfg }
+    Conditioned { net, config, labels, first: cond.first, cfg: cond.cfg }
 }
 
 /// `gmm:FILE.json` is an analytic mixture along `path`; a shipped name or a weights file

@@ -229,19 +229,22 @@ impl Predictor for Mlp {
     }
 }
 
-/// A U-Net with its conditioning: one class per sample (the null label for none) and the
-/// classifier-free guidance scale `w`: `v = v_null + w·(v_class - v_null)`.
+/// A U-Net with its conditioning: one class per sample (the null label for none), cycled
+/// over the batch from sample `first` on, and the classifier-free guidance scale `w`:
+/// `v = v_null + w·(v_class - v_null)`.
 pub struct Conditioned {
     pub net: UNet,
     pub config: UNetConfig,
     pub labels: Vec<usize>,
+    pub first: usize,
     pub cfg: f64,
 }
 
 impl Conditioned {
     fn labels(&self, b: usize, null: bool, device: &Device) -> Tensor<1, Int> {
+        let cycle = self.labels.len().max(1);
         let v: Vec<i64> = (0..b)
-            .map(|i| if null { self.config.classes } else { self.labels[i % self.labels.len().max(1)] } as i64)
+            .map(|i| if null { self.config.classes } else { self.labels[(self.first + i) % cycle] } as i64)
             .collect();
         Tensor::from_data(TensorData::new(v, [b]), device)
     }

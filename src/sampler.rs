@@ -4,7 +4,7 @@
 use crate::density::{Divergence, Track, start_log_prob};
 use crate::error::{Error, Result};
 use crate::guidance::{Guards, Guidance, Method, Rates, prior_radius};
-use crate::rng::HostRng;
+use crate::rng::BatchRng;
 use crate::schedule::Window;
 use crate::score::ScoreModel;
 use crate::solver::{self, Solver};
@@ -23,6 +23,10 @@ pub struct Settings {
     pub batch: usize,
     pub divergence: Divergence,
     pub guards: Guards,
+    /// Index of this run's first sample when one batch is split over several runs (the
+    /// page's workers): sample k draws its latent, noise and probes from `(seed, first + k)`.
+    #[serde(default)]
+    pub first: usize,
 }
 
 impl Default for Settings {
@@ -36,11 +40,61 @@ impl Default for Settings {
             batch: 16,
             divergence: Divergence::Off,
             guards: Guards::default(),
+            first: 0,
         }
     }
 }
 
+/// What one run may ask for, chosen from measured cost (README, "Limits"); a request beyond
+/// them is refused before any work, since it would run for hours or outgrow the memory of the
+/// machine (natively) or of a browser tab (wasm32, 4 GiB address space at most).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Limits {
+    /// Steps: RK4 reaches f64 round-off on the mixtures by 1,000; 20,000 Fashion-MNIST steps
+    /// at batch 16 take about 8 minutes natively in f32.
+    pub steps: usize,
+    pub batch: usize,
+    /// Hutchinson probes: each is one more backward pass over the batch.
+    pub probes: usize,
+    /// Batch × dimension: the state's size, which the network's activations scale with.
+    pub values: usize,
+}
+
+pub const LIMITS: Limits = if cfg!(target_arch = "wasm32") {
+    Limits { steps: 20_000, batch: 16_384, probes: 64, values: 1 << 20 }
+} else {
+    Limits { steps: 20_000, batch: 1 << 20, probes: 64, values: 1 << 24 }
+};
+
 impl Settings {
+    /// Refuses a request beyond [`LIMITS`] for a model of dimension `d`, naming the setting.
+    pub fn check_limits(&self, d: usize) -> Result<()> {
+        let over = |name: &str, value: usize, bound: usize, what: &str| {
+            Error::invalid(name, format!("{value} is more than this build allows ({bound}{what})"))
+        };
+        if self.steps > LIMITS.steps {
+            return Err(over("steps", self.steps, LIMITS.steps, ""));
+        }
+        if self.batch > LIMITS.batch {
+            return Err(over("batch", self.batch, LIMITS.batch, ""));
+        }
+        if let Divergence::Hutchinson { probes } = self.divergence
+            && probes > LIMITS.probes
+        {
+            return Err(over("probes", probes, LIMITS.probes, ""));
+        }
+        let values = self.batch.saturating_mul(d);
+        if values > LIMITS.values {
+            return Err(over(
+                "batch",
+                self.batch,
+                LIMITS.values / d.max(1),
+                &format!(" in {d} dimensions: batch × dimension is at most {}", LIMITS.values),
+            ));
+        }
+        Ok(())
+    }
+
     pub fn validate(&self) -> Result<()> {
         self.method.validate()?;
         self.window.validate()?;
@@ -94,6 +148,9 @@ impl ScoreModel for Counted {
     fn hvp(&self, x: Tensor<2>, lambda: f64, v: Tensor<2>) -> Option<Tensor<2>> {
         self.model.hvp(x, lambda, v)
     }
+    fn data_variance(&self) -> f64 {
+        self.model.data_variance()
+    }
     fn score_and_jvp(&self, x: Tensor<2>, lambda: f64, z: Tensor<2>) -> Option<(Tensor<2>, Tensor<2>)> {
         let out = self.model.score_and_jvp(x, lambda, z)?;
         self.calls.set(self.calls.get() + 1); // only an evaluation that happened counts
@@ -125,17 +182,18 @@ pub struct Sampler {
     done: usize,
     latent: Tensor<2>,
     state: Track,
-    rng: HostRng,
+    rng: BatchRng,
     guard_steps: Tensor<1>,
 }
 
 impl Sampler {
     pub fn new(model: Rc<dyn ScoreModel>, settings: Settings, device: &burn::tensor::Device) -> Result<Self> {
         settings.validate()?;
+        settings.check_limits(model.dim())?;
         let (d, w) = (model.dim(), settings.window);
         let sigma_min = model.path().sigma(w.lambda_min);
-        let mut rng = HostRng::new(settings.seed);
-        let mut latent = rng.normal_tensor(settings.batch, d, device).mul_scalar(sigma_min);
+        let mut rng = BatchRng::new(settings.seed, settings.first, settings.batch);
+        let mut latent = rng.normal_tensor(d, device).mul_scalar(sigma_min);
         let radius = match settings.method {
             Method::Prior { q } => Some(prior_radius(q, d, sigma_min)),
             Method::Dg { .. } | Method::Sdg { .. } => Some(prior_radius(0.5, d, sigma_min)),
@@ -182,8 +240,7 @@ impl Sampler {
             let mut x_next = y.x.clone() + x.mul_scalar(h);
             let phi = self.settings.method.noise().at(lambda) * model.path().sigma(lambda);
             if phi > 0.0 {
-                let [b, d] = y.x.dims();
-                let xi = rng.normal_tensor(b, d, &y.x.device());
+                let xi = rng.normal_tensor(model.dim(), &y.x.device());
                 let s2 = score.clone().square().sum_dim(1).clamp_min(1e-300);
                 let along = (score.clone() * xi.clone()).sum_dim(1) / s2;
                 x_next = x_next + (xi - score * along).mul_scalar(phi * h.abs().sqrt());

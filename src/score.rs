@@ -31,6 +31,12 @@ pub trait ScoreModel {
     fn hvp(&self, _x: Tensor<2>, _lambda: f64, _v: Tensor<2>) -> Option<Tensor<2>> {
         None
     }
+    /// `τ²`, the data's variance per dimension, so that `α²τ² + σ²` is the variance of the
+    /// marginal at λ: the scale DG's guards measure the score against (SPEC 5.1). Networks
+    /// here are trained on data scaled to about unit spread (the 2-D lab, pixels in [-1, 1]).
+    fn data_variance(&self) -> f64 {
+        1.0
+    }
     /// The score and its Jacobian-vector product `(∂s/∂x)·z`, `[B, D]` each, where the model
     /// has a forward-mode derivative of its own (the host U-Net, [`crate::host_net`]): one
     /// pass instead of an autodiff backward. `None` otherwise, and for autodiff inputs.

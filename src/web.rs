@@ -109,7 +109,11 @@ impl Run {
         let model: Rc<dyn ScoreModel> = match (opts.gmm, weights) {
             (Some(spec), _) => Rc::new(Gmm::new(spec, Path::Linear, &device).map_err(js_err)?),
             (None, Some(bytes)) => {
-                let cond = Conditioning { classes: opts.class.into_iter().collect(), cfg: opts.cfg.unwrap_or(1.0) };
+                let cond = Conditioning {
+                    classes: opts.class.into_iter().collect(),
+                    first: settings.first,
+                    cfg: opts.cfg.unwrap_or(1.0),
+                };
                 from_weights(bytes.to_vec(), "weights", &cond, &device).map_err(js_err)?
             }
             (None, None) => return Err(JsError::new("invalid model: give a mixture or a weights file")),
@@ -243,6 +247,13 @@ pub fn chi_quantile(dim: usize, p: f64) -> Result<f64, JsError> {
         )));
     }
     Ok(crate::guidance::chi_quantile(dim, p))
+}
+
+/// What one run may ask for in this build (`{steps, batch, probes, values}`, `values` the
+/// batch × dimension): the page checks settings against it before fetching anything.
+#[wasm_bindgen]
+pub fn limits() -> Result<JsValue, JsError> {
+    serde_wasm_bindgen::to_value(&crate::sampler::LIMITS).map_err(js_err)
 }
 
 /// Memory in use: `{wasm_bytes, gpu}` with `gpu` = `{bytes_in_use, bytes_reserved, allocations}`

@@ -1,5 +1,7 @@
 //! Drawing straight from burn's buffers (src/canvas.rs) against a reference drawn from the
 //! read-back values, as the page's canvas path draws them: on wgpu (lavapipe here).
+// Native only: on wasm32 (`wasm-pack test` builds every test target) this file is empty.
+#![cfg(not(target_arch = "wasm32"))]
 
 use burn::backend::wgpu::wgpu;
 use burn::tensor::{Device, Tensor, TensorData};

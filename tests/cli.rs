@@ -1,5 +1,7 @@
 //! The `dg` binary: JSON for every subcommand and method; bad input is one line on stderr
 //! naming the parameter, with a non-zero exit, never a panic.
+// Native only: on wasm32 (`wasm-pack test` builds every test target) this file is empty.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
@@ -165,14 +167,60 @@ fn bad_input_is_one_line_naming_the_parameter() {
     }
 }
 
-/// Networks hold f32 weights; the CLI's default device is f64 (this once crashed in a matmul).
-/// The default `--logp auto` tracks Fashion-MNIST's log p with Hutchinson: the exact divergence
-/// (784 backward passes per evaluation) once made this command look hung.
+/// Requests out of reach (hours of work, or more memory than the machine has) are refused
+/// before any work, in one line naming the setting and its bound.
 #[test]
-fn shipped_networks_sample_on_the_default_f64_device() {
-    for (model, dim, extra) in
-        [("moons", 2, &[][..]), ("gmm", 2, &[]), ("fashion", 784, &["--class", "trouser", "--cfg", "2"])]
-    {
+fn requests_out_of_reach_are_refused_with_their_bound() {
+    let gmm = format!("gmm:{}", fixture("gmm2.json"));
+    for (args, want) in [
+        (
+            vec!["--model", &gmm, "--steps", "1000000000"],
+            "invalid steps: 1000000000 is more than this build allows (20000)",
+        ),
+        (vec!["--model", &gmm, "--batch", "100000000"], "invalid batch: 100000000 is more than this build allows"),
+        (vec!["--model", &gmm, "--logp", "hutchinson", "--probes", "1000"], "invalid probes: 1000 is more than"),
+        (vec!["--model", "fashion", "--batch", "30000"], "in 784 dimensions: batch × dimension is at most"),
+    ] {
+        let full = [&["sample"][..], &args].concat();
+        let t = std::time::Instant::now();
+        let (code, out, err) = dg(&full);
+        eprintln!("{full:?}: refused in {:.2} s: {}", t.elapsed().as_secs_f64(), err.trim_end());
+        assert_ne!(code, 0, "{full:?}");
+        assert!(out.is_empty(), "{full:?}: {out}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{full:?}: {err}");
+        assert!(err.contains(want), "{full:?}: '{err}' does not say '{want}'");
+    }
+}
+
+/// `--precision auto` (the default): networks in f32 (their weights' precision), mixtures in
+/// f64; `--precision` still chooses.
+#[test]
+fn precision_defaults_to_f32_for_networks_and_f64_for_mixtures() {
+    let gmm = format!("gmm:{}", fixture("gmm2.json"));
+    for (model, extra, want) in [
+        ("moons", &[][..], "f32"),
+        (gmm.as_str(), &[][..], "f64"),
+        ("moons", &["--precision", "f64"][..], "f64"),
+        (gmm.as_str(), &["--precision", "f32"][..], "f32"),
+    ] {
+        let mut args = vec!["bench", "--model", model, "--batch", "4", "--steps", "2", "--repeats", "1"];
+        args.extend(["--methods", "dg"]);
+        args.extend(extra);
+        assert_eq!(ok(&args)["precision"], want, "{args:?}");
+    }
+}
+
+/// Networks hold f32 weights; on an f64 device they once crashed in a matmul. The default
+/// `--logp auto` tracks Fashion-MNIST's log p with Hutchinson: the exact divergence (784
+/// backward passes per evaluation) once made this command look hung.
+#[test]
+fn shipped_networks_sample_in_both_precisions() {
+    for (model, dim, extra) in [
+        ("moons", 2, &[][..]),
+        ("gmm", 2, &["--precision", "f64"]),
+        ("fashion", 784, &["--class", "trouser", "--cfg", "2"]),
+        ("fashion", 784, &["--precision", "f64"]),
+    ] {
         let mut args = vec!["sample", "--model", model, "--method", "dg", "--q", "0.3", "--steps", "4", "--batch", "3"];
         args.extend(extra);
         let v = ok(&args);

@@ -1,5 +1,7 @@
 //! SPEC 8, items 1–8, against the analytic mixture in f64 on the CPU backend, in D = 2 and
 //! D = 16. Each test prints what it measured.
+// Native only: on wasm32 (`wasm-pack test` builds every test target) this file is empty.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
@@ -9,7 +11,7 @@ use dg::density::{Divergence, encode, score_and_laplacian};
 use dg::device::cpu_f64;
 use dg::gmm::Gmm;
 use dg::guidance::{Method, Noise, quantile_rate};
-use dg::rng::{HostRng, tensor2};
+use dg::rng::{BatchRng, HostRng, tensor2};
 use dg::schedule::{Path, Window};
 use dg::score::{Prediction, ScoreModel};
 use dg::solver::Solver;
@@ -60,7 +62,7 @@ fn conversions_and_closed_forms_agree_with_the_mixture() {
                     &x,
                     lambda,
                     Divergence::Exact,
-                    &mut HostRng::new(0),
+                    &mut BatchRng::new(0, 0, 32),
                 );
                 let auto = host1(auto.unwrap());
                 let lscale = lap.iter().fold(1.0f64, |m, v| m.max(v.abs()));
@@ -124,7 +126,8 @@ fn encoding_recovers_the_analytic_log_density() {
         let data = spec(name).sample(16, &mut HostRng::new(9));
         let x = dg::sampler::rows(&data, g.dim(), "samples", &device).unwrap();
         let lp = host1(
-            encode(&*g, x, Window::default(), 400, Solver::Rk4, Divergence::Exact, &mut HostRng::new(0)).unwrap(),
+            encode(&*g, x, Window::default(), 400, Solver::Rk4, Divergence::Exact, &mut BatchRng::new(0, 0, 16))
+                .unwrap(),
         );
         let err = max_abs_diff(&lp, &exact_logp(&*g, &data, 10.0, &device));
         eprintln!("{name}: encoding with RK4 400 steps, max error {err:.2e}");
@@ -132,32 +135,27 @@ fn encoding_recovers_the_analytic_log_density() {
     }
 }
 
-/// A window over which the mixtures can give what the tests ask without a guard acting: at
-/// λ above it their marginals are so close to the data that `‖σs‖² → 0` (SPEC 5.1).
-const FEASIBLE: Window = Window { lambda_min: -10.0, lambda_max: 4.0 };
-
-fn feasible(method: Method, solver: Solver, steps: usize, batch: usize) -> dg::sampler::Settings {
-    dg::sampler::Settings { window: FEASIBLE, ..settings(method, solver, steps, batch, Divergence::Exact) }
-}
+/// RK4 steps over the default window for the guided runs: enough for 1e-6 nats.
+const GUIDED_STEPS: usize = 1000;
 
 /// Item 3: under the quantile rule log p gains exactly ½Q per unit λ over the plain flow,
-/// and q = 0.5 is the plain ODE bit for bit.
+/// over the whole default window with no guard acting, and q = 0.5 is the plain ODE bit for bit.
 #[test]
 fn quantile_rule_adds_half_q_per_unit_lambda() {
     let device = cpu_f64();
+    let w = Window::default();
     for name in FIXTURES {
         let g = gmm(name, &device);
-        // at D = 2, q > 0.5 asks for more density than the modes hold (SPEC 5.2)
-        let qs: &[f64] = if g.dim() == 2 { &[0.2, 0.4, 0.45] } else { &[0.2, 0.4, 0.55] };
-        for &q in qs {
-            let out = run(g.clone(), feasible(Method::Dg { q }, Solver::Rk4, 400, 8), &device);
-            assert_eq!(out.guard_steps, 0, "{name} q={q}");
-            let want = quantile_rate(q, g.dim()) * FEASIBLE.width();
-            let exact = exact_logp(&*g, &out.samples, FEASIBLE.lambda_max, &device);
+        for q in [0.2, 0.3, 0.4, 0.45] {
+            let out =
+                run(g.clone(), settings(Method::Dg { q }, Solver::Rk4, GUIDED_STEPS, 8, Divergence::Exact), &device);
+            let want = quantile_rate(q, g.dim()) * w.width();
+            let exact = exact_logp(&*g, &out.samples, w.lambda_max, &device);
             let got: Vec<f64> = (0..8).map(|i| exact[i] - out.logp_start[i] - out.plain[i]).collect();
             let err = got.iter().map(|v| (v - want).abs()).fold(0.0, f64::max);
-            eprintln!("{name} q={q}: excess {want:.4} nats, max error {err:.2e}");
-            assert!(err < 1e-5, "{name} q={q}: {got:?} vs {want}");
+            eprintln!("{name} q={q}: excess {want:.4} nats, max error {err:.2e}, guard steps {}", out.guard_steps);
+            assert_eq!(out.guard_steps, 0, "{name} q={q}");
+            assert!(err < 1e-6, "{name} q={q}: {got:?} vs {want}");
         }
         // q = 0.5: η = 1 exactly, the same trajectory as the plain ODE from the same latent
         let dg = run(g.clone(), settings(Method::Dg { q: 0.5 }, Solver::Heun, 50, 8, Divergence::Exact), &device);
@@ -168,29 +166,24 @@ fn quantile_rule_adds_half_q_per_unit_lambda() {
     }
 }
 
-/// Item 4: the exact-target form ends at the requested log p.
+/// Item 4: the exact-target form ends at the requested log p, over the default window with
+/// no guard acting.
 #[test]
 fn exact_target_reaches_the_requested_log_density() {
     let device = cpu_f64();
-    let name = "gmm2.json";
-    let g = gmm(name, &device);
-    for target in [-3.0, -2.5, -2.0] {
-        let out = run(g.clone(), feasible(Method::DgExact { target_logp: target }, Solver::Rk4, 400, 16), &device);
-        let exact = exact_logp(&*g, &out.samples, FEASIBLE.lambda_max, &device);
-        let err = exact.iter().map(|v| (v - target).abs()).fold(0.0, f64::max);
-        eprintln!("{name}: target {target}: max |log p - L*| = {err:.2e}, guard steps {}", out.guard_steps);
-        assert!(out.guard_steps <= 2, "{name}: target {target}: guards acted in {} steps", out.guard_steps);
-        assert!(err < 1e-4, "target {target}: {exact:?}");
+    let w = Window::default();
+    for (name, targets) in [("gmm2.json", &[-3.0, -2.5, -2.0][..]), ("gmm16.json", &[-40.0, -30.0][..])] {
+        let g = gmm(name, &device);
+        for &target in targets {
+            let m = Method::DgExact { target_logp: target };
+            let out = run(g.clone(), settings(m, Solver::Rk4, GUIDED_STEPS, 16, Divergence::Exact), &device);
+            let exact = exact_logp(&*g, &out.samples, w.lambda_max, &device);
+            let err = exact.iter().map(|v| (v - target).abs()).fold(0.0, f64::max);
+            eprintln!("{name}: target {target}: max |log p - L*| = {err:.2e}, guard steps {}", out.guard_steps);
+            assert_eq!(out.guard_steps, 0, "{name}: target {target}");
+            assert!(err < 1e-3, "{name}: target {target}: {exact:?}");
+        }
     }
-    let g = gmm("gmm16.json", &device);
-    let out = run(g.clone(), feasible(Method::DgExact { target_logp: -30.0 }, Solver::Rk4, 200, 8), &device);
-    assert_eq!(out.guard_steps, 0);
-    let err = exact_logp(&*g, &out.samples, FEASIBLE.lambda_max, &device)
-        .iter()
-        .map(|v| (v + 30.0).abs())
-        .fold(0.0, f64::max);
-    eprintln!("gmm16.json: target -30: max error {err:.2e}");
-    assert!(err < 1e-4);
 }
 
 /// Item 5: mean final log p grows with q for DG and PG; along a PG ray, log p of the sample
@@ -221,8 +214,7 @@ fn log_density_grows_with_q_and_falls_along_aligned_rays() {
     let g = gmm(name, &device);
     let (n, d) = (64, g.dim());
     let sigma = g.path().sigma(-10.0);
-    let mut rng = HostRng::new(5);
-    let base = rng.normals(n * d);
+    let base = HostRng::new(5).normals(n * d);
     let sa = score_alignment(
         &*g,
         tensor2(base.iter().map(|v| v * sigma).collect(), n, d, &device),
@@ -230,7 +222,7 @@ fn log_density_grows_with_q_and_falls_along_aligned_rays() {
         100,
         Solver::Rk4,
         Divergence::Exact,
-        &mut rng,
+        &mut BatchRng::new(5, 0, n),
     )
     .unwrap();
     let sa = host1(sa.with_score);
@@ -265,7 +257,7 @@ fn score_alignment_both_ways_agrees_with_a_finite_difference() {
         steps,
         Solver::Rk4,
         Divergence::Exact,
-        &mut HostRng::new(0),
+        &mut BatchRng::new(0, 0, n),
     )
     .unwrap();
     let (with, without) = (host1(sa.with_score), host1(sa.without_score));
@@ -294,12 +286,12 @@ fn sdg_keeps_log_density_on_its_intended_path() {
     let g = gmm(name, &device);
     let noise = Noise { level: 0.5, from: -10.0, to: 2.0 };
     let gap = |exact: bool, seed: u64| {
-        let mut s = feasible(Method::Sdg { q: 0.4, noise, exact }, Solver::Euler, 512, 256);
+        let mut s = settings(Method::Sdg { q: 0.4, noise, exact }, Solver::Euler, 512, 256, Divergence::Exact);
         s.seed = seed;
         let out = run(g.clone(), s, &device);
         assert_eq!(out.guard_steps, 0);
-        let want = quantile_rate(0.4, 2) * FEASIBLE.width();
-        let exact_lp = exact_logp(&*g, &out.samples, FEASIBLE.lambda_max, &device);
+        let want = quantile_rate(0.4, 2) * Window::default().width();
+        let exact_lp = exact_logp(&*g, &out.samples, 10.0, &device);
         let gaps: Vec<f64> = (0..256).map(|i| exact_lp[i] - (out.logp_start[i] + out.plain[i] + want)).collect();
         let tracked: Vec<f64> = (0..256).map(|i| exact_lp[i] - out.logp.as_ref().unwrap()[i]).collect();
         (gaps, tracked)
@@ -319,14 +311,15 @@ fn sdg_keeps_log_density_on_its_intended_path() {
     assert!(mean(&paper_gap) - mean(&exact_gap) > 0.1, "the paper form's bias is missing");
 }
 
-/// Item 8: at D = 2 and q near 1 the guards act and the run stays finite.
+/// Item 8: at D = 2 and q near 1 the request exceeds what the modes hold: the guards act,
+/// are counted, and the run stays finite.
 #[test]
 fn guards_fire_instead_of_nan() {
     let device = cpu_f64();
     let g = gmm("gmm2.json", &device);
     for q in [0.9, 0.99, 0.999] {
-        let out = run(g.clone(), settings(Method::Dg { q }, Solver::Euler, 64, 64, Divergence::Exact), &device);
-        eprintln!("D=2 q={q}: guards acted in {} of 64 steps", out.guard_steps);
+        let out = run(g.clone(), settings(Method::Dg { q }, Solver::Rk4, GUIDED_STEPS, 64, Divergence::Exact), &device);
+        eprintln!("D=2 q={q}: guards acted in {} of {GUIDED_STEPS} RK4 steps", out.guard_steps);
         assert!(out.guard_steps > 0);
         assert!(out.samples.iter().flatten().chain(out.logp.iter().flatten()).all(|v| v.is_finite()));
     }

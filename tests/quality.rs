@@ -1,6 +1,8 @@
 //! Measuring samples (what `dg eval` reports): the Fréchet distance against closed forms, PNG
 //! sizes, the shipped classifier on the committed Fashion-MNIST fixture, and the shipped
 //! flow model's conditional samples as that classifier sees them.
+// Native only: on wasm32 (`wasm-pack test` builds every test target) this file is empty.
+#![cfg(not(target_arch = "wasm32"))]
 
 use dg::classifier::Classifier;
 use dg::data::read_idx;

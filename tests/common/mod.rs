@@ -24,16 +24,7 @@ pub fn gmm(name: &str, device: &Device) -> Rc<Gmm> {
 }
 
 pub fn settings(method: Method, solver: Solver, steps: usize, batch: usize, divergence: Divergence) -> Settings {
-    Settings {
-        method,
-        solver,
-        steps,
-        batch,
-        divergence,
-        seed: 1,
-        window: Window::default(),
-        guards: Default::default(),
-    }
+    Settings { method, solver, steps, batch, divergence, seed: 1, window: Window::default(), ..Default::default() }
 }
 
 pub fn run(model: Rc<dyn ScoreModel>, s: Settings, device: &Device) -> Outcome {
@@ -91,5 +82,8 @@ impl<M: ScoreModel> ScoreModel for NoClosedForm<M> {
     }
     fn score(&self, x: Tensor<2>, lambda: f64) -> Tensor<2> {
         self.0.score(x, lambda)
+    }
+    fn data_variance(&self) -> f64 {
+        self.0.data_variance()
     }
 }

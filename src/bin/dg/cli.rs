@@ -4,12 +4,13 @@ use clap::{Args, Parser, Subcommand};
 use dg::density::{Divergence, encode};
 use dg::device::{Backend, Precision, open};
 use dg::guidance::{Method, Noise};
-use dg::rng::HostRng;
+use dg::rng::BatchRng;
 use dg::sampler::{Sampler, Settings, host1, host2, rows};
 use dg::schedule::{Path, Window};
 use dg::solver::Solver;
 use dg::{Error, Result, alignment, models};
 use serde_json::{Value, json};
+use std::io::IsTerminal;
 use std::time::Instant;
 
 #[derive(Parser)]
@@ -199,8 +200,9 @@ struct Common {
     lambda_min: f64,
     #[arg(long, default_value_t = 10.0, allow_negative_numbers = true)]
     lambda_max: f64,
-    /// f64 or f32.
-    #[arg(long, default_value = "f64")]
+    /// auto, f64 or f32. `auto`: f64 for analytic mixtures (exactness), f32 for networks
+    /// (their weights are f32; f64 only costs time, about 3× per step).
+    #[arg(long, default_value = "auto")]
     precision: String,
     /// cpu or wgpu (wgpu runs in f32).
     #[arg(long, default_value = "cpu")]
@@ -261,6 +263,7 @@ impl MethodArgs {
 struct Opened {
     model: std::rc::Rc<dyn dg::score::ScoreModel>,
     device: burn::tensor::Device,
+    precision: Precision,
     settings: Settings,
 }
 
@@ -269,10 +272,22 @@ struct Opened {
 const EXACT_DIVERGENCE_MAX_DIM: usize = 64;
 
 impl Common {
+    /// `--precision auto`: f64 where the model is exact (a mixture on the CPU), else f32.
+    fn precision(&self, backend: Backend) -> Result<Precision> {
+        match self.precision.as_str() {
+            "auto" if backend == Backend::Cpu && self.model.starts_with("gmm:") => Ok(Precision::F64),
+            "auto" => Ok(Precision::F32),
+            other => Precision::parse(other),
+        }
+    }
+
+    /// The model, the device and the settings, every check done before any work.
     fn open(&self, method: Method, logp: &str) -> Result<Opened> {
-        let device = open(Backend::parse(&self.backend)?, Precision::parse(&self.precision)?)?;
+        let backend = Backend::parse(&self.backend)?;
+        let precision = self.precision(backend)?;
+        let device = open(backend, precision)?;
         let classes = self.class.as_deref().map(dg::data::parse_class).transpose()?.into_iter().collect();
-        let cond = models::Conditioning { classes, cfg: self.cfg };
+        let cond = models::Conditioning { classes, cfg: self.cfg, first: 0 };
         let model = models::open(&self.model, Path::parse(&self.path)?, &cond, &device)?;
         let logp = match logp {
             "auto" if model.dim() <= EXACT_DIVERGENCE_MAX_DIM => "exact",
@@ -287,16 +302,58 @@ impl Common {
             seed: self.seed,
             batch: self.batch,
             divergence: Divergence::parse(logp, self.probes)?,
-            guards: Default::default(),
+            ..Default::default()
         };
         settings.validate()?;
-        Ok(Opened { model, device, settings })
+        settings.check_limits(model.dim())?;
+        Ok(Opened { model, device, precision, settings })
+    }
+}
+
+/// A bar on stderr for a loop of `len` ticks, shown only on a terminal and only once the
+/// work has lasted two seconds (short runs stay quiet).
+struct Progress {
+    bar: indicatif::ProgressBar,
+    started: Instant,
+}
+
+impl Progress {
+    fn new(len: usize, what: &str) -> Self {
+        let bar = indicatif::ProgressBar::with_draw_target(Some(len as u64), indicatif::ProgressDrawTarget::hidden());
+        let style = indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
+            .expect("a valid template")
+            .progress_chars("#>.");
+        bar.set_style(style);
+        bar.set_message(what.to_string());
+        Progress { bar, started: Instant::now() }
+    }
+
+    fn tick(&self) {
+        self.bar.inc(1);
+        let shown = !self.bar.is_hidden();
+        if !shown && self.started.elapsed().as_secs_f64() > 2.0 && std::io::stderr().is_terminal() {
+            self.bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// Runs a sampler to its end, one progress tick per step.
+fn run_to_end(sampler: &mut Sampler, what: &str) {
+    let progress = Progress::new(sampler.settings().steps, what);
+    while sampler.step() {
+        progress.tick();
     }
 }
 
 fn sample(o: &Opened, png: Option<&str>) -> Result<Value> {
     let mut sampler = Sampler::new(o.model.clone(), o.settings.clone(), &o.device)?;
-    sampler.run();
+    run_to_end(&mut sampler, "sampling");
     let out = sampler.finish()?;
     if let Some(file) = png {
         let cols = (out.samples.len() as f64).sqrt().ceil() as usize;
@@ -318,9 +375,18 @@ fn logp(o: &Opened, input: &str) -> Result<Value> {
     let text = std::fs::read_to_string(input).map_err(|e| bad(e.to_string()))?;
     let parsed: Input =
         serde_json::from_str(&text).map_err(|e| bad(format!("expected {{\"samples\": [[..], ..]}}: {e}")))?;
-    let x = rows(&parsed.samples, o.model.dim(), "samples", &o.device).map_err(|e| bad(e.to_string()))?;
     let s = &o.settings;
-    let lp = encode(&*o.model, x, s.window, s.steps, s.solver, s.divergence, &mut HostRng::new(s.seed))?;
+    Settings { batch: parsed.samples.len(), ..s.clone() }.check_limits(o.model.dim())?;
+    let x = rows(&parsed.samples, o.model.dim(), "samples", &o.device).map_err(|e| bad(e.to_string()))?;
+    let lp = encode(
+        &*o.model,
+        x,
+        s.window,
+        s.steps,
+        s.solver,
+        s.divergence,
+        &mut BatchRng::new(s.seed, 0, parsed.samples.len()),
+    )?;
     let lp = host1(lp)?;
     if lp.iter().any(|v| !v.is_finite()) {
         return Err(Error::invalid("steps", "encoding produced non-finite log p; use more steps"));
@@ -330,9 +396,9 @@ fn logp(o: &Opened, input: &str) -> Result<Value> {
 
 fn align(o: &Opened) -> Result<Value> {
     let s = &o.settings;
-    let mut rng = HostRng::new(s.seed);
+    let mut rng = BatchRng::new(s.seed, 0, s.batch);
     let sigma = o.model.path().sigma(s.window.lambda_min);
-    let latent = rng.normal_tensor(s.batch, o.model.dim(), &o.device).mul_scalar(sigma);
+    let latent = rng.normal_tensor(o.model.dim(), &o.device).mul_scalar(sigma);
     let a = alignment::score_alignment(&*o.model, latent.clone(), s.window, s.steps, s.solver, s.divergence, &mut rng)?;
     Ok(json!({
         "latent": host2(latent)?,
@@ -359,7 +425,7 @@ fn bench(common: &Common, repeats: usize, logp: &str, only: &str) -> Result<Valu
     let timed = |o: &Opened| -> Result<(f64, usize)> {
         let t = Instant::now();
         let mut sampler = Sampler::new(o.model.clone(), o.settings.clone(), &o.device)?;
-        sampler.run();
+        run_to_end(&mut sampler, "timing");
         let out = sampler.finish()?;
         Ok((t.elapsed().as_secs_f64() * 1e3 / o.settings.steps as f64, out.nfe))
     };
@@ -388,7 +454,7 @@ fn bench(common: &Common, repeats: usize, logp: &str, only: &str) -> Result<Valu
         })
         .collect();
     Ok(json!({
-        "model": common.model, "backend": common.backend, "precision": common.precision,
+        "model": common.model, "backend": common.backend, "precision": opened[0].precision,
         "batch": common.batch, "steps": common.steps, "solver": common.solver, "logp": logp,
         "repeats": repeats, "methods": table,
         "flops_per_evaluation_per_sample": flops,
@@ -416,6 +482,11 @@ fn run(cli: Cli) -> Result<Value> {
 }
 
 pub fn main() {
+    // Ctrl-C ends the process at once with one line (stdout's JSON is written only at the end)
+    let _ = ctrlc::set_handler(|| {
+        eprintln!("\ndg: interrupted");
+        std::process::exit(130);
+    });
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version

@@ -11,7 +11,7 @@ use dg::device::{Backend, Precision, open};
 use dg::eval::{Moments, frechet_distance, png_bits_per_pixel, png_grid};
 use dg::guidance::{Method, Noise};
 use dg::models::Conditioning;
-use dg::rng::HostRng;
+use dg::rng::BatchRng;
 use dg::sampler::{Sampler, Settings, host1, rows};
 use dg::schedule::{Path, Window};
 use dg::solver::Solver;
@@ -85,7 +85,7 @@ struct Ctx {
 
 impl Ctx {
     fn model(&self, cfg: f64) -> Result<std::rc::Rc<dyn dg::score::ScoreModel>> {
-        dg::models::open(&self.args.model, Path::Linear, &Conditioning { classes: Vec::new(), cfg }, &self.device)
+        dg::models::open(&self.args.model, Path::Linear, &Conditioning { cfg, ..Default::default() }, &self.device)
     }
 
     fn settings(&self, method: Method, k: usize, divergence: Divergence) -> Settings {
@@ -97,7 +97,7 @@ impl Ctx {
             seed: self.args.seed + k as u64,
             batch: self.args.batch,
             divergence,
-            guards: Default::default(),
+            ..Default::default()
         }
     }
 
@@ -118,11 +118,11 @@ impl Ctx {
     /// log p under the conditional model (CFG scale 1) by encoding (SPEC 2), Hutchinson.
     fn encode(&self, samples: &[Vec<f64>]) -> Result<Vec<f64>> {
         let model = self.model(1.0)?;
-        let mut rng = HostRng::new(self.args.seed ^ 0x5eed);
         let mut out = Vec::new();
-        for chunk in samples.chunks(self.args.batch) {
+        for (k, chunk) in samples.chunks(self.args.batch).enumerate() {
             let x = rows(chunk, 784, "samples", &self.device)?;
             let div = Divergence::Hutchinson { probes: 1 };
+            let mut rng = BatchRng::new(self.args.seed ^ 0x5eed, k * self.args.batch, chunk.len());
             out.extend(host1(encode(&*model, x, Window::default(), self.args.steps, Solver::Euler, div, &mut rng)?)?);
         }
         Ok(out)
@@ -296,9 +296,9 @@ fn trajectories(c: &Ctx) -> Result<Value> {
 /// Score alignment (SPEC 4) of latents, both ways, and how often the two agree.
 fn alignment(c: &Ctx) -> Result<Value> {
     let model = c.model(1.0)?;
-    let mut rng = HostRng::new(c.args.seed);
     let n = 40;
-    let latent = rng.normal_tensor(n, 784, &c.device).mul_scalar(Path::Linear.sigma(-10.0));
+    let mut rng = BatchRng::new(c.args.seed, 0, n);
+    let latent = rng.normal_tensor(784, &c.device).mul_scalar(Path::Linear.sigma(-10.0));
     let div = Divergence::Hutchinson { probes: 1 };
     let a =
         dg::alignment::score_alignment(&*model, latent, Window::default(), c.args.steps, Solver::Euler, div, &mut rng)?;
