@@ -187,7 +187,7 @@ fn host_unet_matches_burn_on_the_shipped_weights() {
     for cfg in [1.0, 2.0] {
         let host_net = HostUNet::new(fashion(&d, cfg));
         for (b, lambda) in [(5, -3.0), (8, 0.0), (3, 4.0)] {
-            let x = normal(&mut rng, b, 784, &d).mul_scalar(1.0 + (-lambda as f64).exp().sqrt());
+            let x = normal(&mut rng, b, 784, &d).mul_scalar(1.0 + f64::exp(-lambda).sqrt());
             let got = host(host_net.predict(x.clone(), lambda));
             let expect = host(host_net.burn.predict(x, lambda));
             let e = rel_err(&got, &expect);

@@ -369,6 +369,7 @@ impl<M: Madd + Copy> Lanes for Portable<M> {
 
 /// Accumulate into `T × B` register vectors: the store comes once, after the reduction.
 #[inline(always)]
+#[allow(clippy::needless_range_loop)] // indices address the register tile
 fn tile<V: Lanes, const B: usize, const T: usize, const K: usize>(a: &mut Args, ob: usize, oh: usize, ow0: usize) {
     let k = if K == 0 { a.k } else { K };
     let (s, pw) = (a.s, a.pw);

@@ -199,29 +199,6 @@ impl Blocked {
         }
         out
     }
-
-    /// `self + other`, elementwise.
-    pub fn add(mut self, other: &Blocked) -> Blocked {
-        assert_eq!((self.n, self.c, self.h, self.w), (other.n, other.c, other.h, other.w));
-        self.data.iter_mut().zip(&other.data).for_each(|(a, b)| *a += *b);
-        self
-    }
-
-    /// Images `start..start + len`.
-    pub fn narrow(&self, start: usize, len: usize) -> Blocked {
-        let img = self.image_len();
-        let mut out = Blocked::for_overwrite(len, self.c, self.h, self.w);
-        out.data.copy_from_slice(&self.data[start * img..(start + len) * img]);
-        out
-    }
-
-    /// Images of `self`, then those of `other`.
-    pub fn stack(mut self, other: &Blocked) -> Blocked {
-        assert_eq!((self.c, self.h, self.w), (other.c, other.h, other.w));
-        self.n += other.n;
-        self.data.extend_from_slice(&other.data);
-        self
-    }
 }
 
 /// Nearest-neighbour ×2 upsampling of `a`, then the channels of `b` after it (the U-Net's
