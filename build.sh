@@ -38,6 +38,7 @@ deps() {
 }
 
 WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen pinned in Cargo.toml
+WASM_PACK_VERSION=0.15.1     # runs the browser tests; never downloads (--mode no-install)
 
 web_deps() {
   rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown || {
@@ -45,6 +46,10 @@ web_deps() {
   if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
     log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION from crates.io (about 2 minutes)"
     cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"   # not --locked: see TOOLCHAIN
+  fi
+  if [ "$(wasm-pack --version 2>/dev/null)" != "wasm-pack $WASM_PACK_VERSION" ]; then
+    log "installing wasm-pack $WASM_PACK_VERSION from crates.io (about 3 minutes)"
+    cargo install wasm-pack --version "$WASM_PACK_VERSION"
   fi
 }
 
@@ -65,19 +70,31 @@ serve() {
   exec python3 -m http.server "$port" --bind 127.0.0.1 --directory "$PWD"
 }
 
+# Runs one stage and says how long it took (the README's table of stage times).
+stage() {
+  local name="$1" start=$SECONDS
+  shift
+  log "$name"
+  "$@"
+  log "$name: done in $((SECONDS - start)) s"
+}
+
+# tests/web.rs as the design card says: wasm-pack test in headless Chromium (Debian's
+# chromedriver), on the `web` profile the package is built with, so burn is built once.
+wasm_tests() {
+  WASM_BINDGEN_TEST_TIMEOUT=900 wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver \
+    --mode no-install -- --profile web --test web
+}
+
 run_tests() {
   # first, as it takes a second: the JavaScript's format and lint (Biome, pinned in package.json)
   [ -d node_modules/@biomejs/biome ] || npm ci --no-audit --no-fund
-  log "format and lint of the JavaScript (Biome)"
-  npx biome ci www tests/e2e
-  log "native tests (f64 CPU backend, f32 wgpu on lavapipe, the dg CLI, the shipped models)"
-  cargo test --all-targets
-  build_web
-  log "wasm API tests in headless Chromium (CPU backend and WebGPU)"
-  CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=900 \
-    cargo test --profile web --target wasm32-unknown-unknown --test web -- --nocapture
-  log "end-to-end test of the page in Debian's Chromium"
-  node tests/e2e/page.mjs
+  stage "format and lint of the JavaScript (Biome)" npx biome ci www tests/e2e
+  stage "native tests (f64 CPU backend, f32 wgpu on lavapipe, the dg CLI, the shipped models)" \
+    cargo test --all-targets
+  stage "the wasm package" build_web
+  stage "wasm API tests in headless Chromium (CPU backend and WebGPU)" wasm_tests
+  stage "end-to-end test of the page in Debian's Chromium" node tests/e2e/page.mjs
 }
 
 bench() {
@@ -90,7 +107,7 @@ case "${1:-}" in
   deps) deps ;;
   serve) deps; build_web; serve ;;
   web) deps; build_web ;;
-  test) deps; run_tests ;;
+  test) stage "tools and packages" deps; run_tests ;;
   bench) deps; build_web; bench "${2:-}" ;;
   *) echo "usage: ./build.sh serve|test|web|bench|deps" >&2; exit 2 ;;
 esac

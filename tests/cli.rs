@@ -235,3 +235,23 @@ fn shipped_networks_sample_in_both_precisions() {
         assert!(logp.iter().all(|l| l.as_f64().is_some_and(f64::is_finite)), "{model}: log p {logp:?}");
     }
 }
+
+/// Ctrl-C (SIGINT) mid-run ends the process with one line and exit code 130: no panic trace,
+/// no partial JSON on stdout.
+#[test]
+fn ctrl_c_stops_a_run_with_one_line() {
+    let child = Command::new(env!("CARGO_BIN_EXE_dg"))
+        .args(["sample", "--model", "fashion", "--batch", "64", "--steps", "20000"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(out.stdout.is_empty());
+    assert_eq!(err.trim(), "dg: interrupted");
+}

@@ -320,9 +320,10 @@ struct Progress {
 impl Progress {
     fn new(len: usize, what: &str) -> Self {
         let bar = indicatif::ProgressBar::with_draw_target(Some(len as u64), indicatif::ProgressDrawTarget::hidden());
-        let style = indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
-            .expect("a valid template")
-            .progress_chars("#>.");
+        let style =
+            indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} steps, {elapsed} elapsed, eta {eta}")
+                .expect("a valid template")
+                .progress_chars("#>.");
         bar.set_style(style);
         bar.set_message(what.to_string());
         Progress { bar, started: Instant::now() }
