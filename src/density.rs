@@ -64,11 +64,8 @@ pub fn score_and_laplacian(
         };
         let z = tensor2(probes, m * n, d, &x.device());
         let xs = x.clone().narrow(0, start, n).repeat_dim(0, m);
-        let (s, lap) = match div {
-            Divergence::Hutchinson { .. } => jvp_trace(model, xs.clone(), lambda, z.clone(), m, n),
-            _ => None,
-        }
-        .unwrap_or_else(|| vjp_trace(model, xs, lambda, z, m, n));
+        let (s, lap) = jvp_trace(model, xs.clone(), lambda, z.clone(), m, n)
+            .unwrap_or_else(|| vjp_trace(model, xs, lambda, z, m, n));
         scores.push(s);
         laps.push(lap.mul_scalar(scale));
     }
@@ -86,8 +83,12 @@ fn jvp_trace(
     n: usize,
 ) -> Option<(Tensor<2>, Tensor<1>)> {
     let (s, jz) = model.score_and_jvp(xs, lambda, z.clone())?;
-    let lap = (jz * z).sum_dim(1).reshape([m, n]).sum_dim(0).reshape([n]);
-    Some((s.narrow(0, 0, n), lap))
+    Some((s.narrow(0, 0, n), probe_sum(jz, z, m, n)))
+}
+
+/// `Σ_j z_jᵀ(Jz)_j` per row, from `m` stacked blocks of `n` rows.
+fn probe_sum(jz: Tensor<2>, z: Tensor<2>, m: usize, n: usize) -> Tensor<1> {
+    (jz * z).sum_dim(1).reshape([m, n]).sum_dim(0).reshape([n])
 }
 
 /// `Σ_j z_jᵀ (∂s/∂x) z_j` for m probe blocks of n rows, by one backward pass over the batch
@@ -104,8 +105,7 @@ fn vjp_trace(
     let s = model.score(xa.clone(), lambda);
     let grads = (s.clone() * z.clone()).sum().backward();
     let zj = xa.grad(&grads).expect("the score depends on x");
-    let lap = (zj * z).sum_dim(1).reshape([m, n]).sum_dim(0).reshape([n]);
-    (s.inner().narrow(0, 0, n), lap)
+    (s.inner().narrow(0, 0, n), probe_sum(zj, z, m, n))
 }
 
 /// Finite-difference step for a unit direction, by precision: balances truncation and
