@@ -47,10 +47,6 @@ web_deps() {
     log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION from crates.io (about 2 minutes)"
     cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"   # not --locked: see TOOLCHAIN
   fi
-  if [ "$(wasm-pack --version 2>/dev/null)" != "wasm-pack $WASM_PACK_VERSION" ]; then
-    log "installing wasm-pack $WASM_PACK_VERSION from crates.io (about 3 minutes)"
-    cargo install wasm-pack --version "$WASM_PACK_VERSION"
-  fi
 }
 
 # The browser package: the library for wasm32 (WebGPU through burn-wgpu, CPU through flex),
@@ -82,6 +78,10 @@ stage() {
 # tests/web.rs as the design card says: wasm-pack test in headless Chromium (Debian's
 # chromedriver), on the `web` profile the package is built with, so burn is built once.
 wasm_tests() {
+  if [ "$(wasm-pack --version 2>/dev/null)" != "wasm-pack $WASM_PACK_VERSION" ]; then
+    log "installing wasm-pack $WASM_PACK_VERSION from crates.io (about 3 minutes)"
+    cargo install wasm-pack --version "$WASM_PACK_VERSION"
+  fi
   WASM_BINDGEN_TEST_TIMEOUT=900 wasm-pack test --headless --chrome --chromedriver /usr/bin/chromedriver \
     --mode no-install -- --profile web --test web
 }
