@@ -57,14 +57,6 @@ impl BatchRng {
         BatchRng { streams }
     }
 
-    pub fn len(&self) -> usize {
-        self.streams.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.streams.is_empty()
-    }
-
     /// `[B, D]` standard normals, row i from sample i's stream.
     pub fn normal_tensor(&mut self, d: usize, device: &Device) -> Tensor<2> {
         let values = self.streams.iter_mut().flat_map(|s| s.normals(d)).collect();
