@@ -8,7 +8,7 @@
 import { controlsHtml, fillForm, watchQ, wireButtons } from "./controls.js";
 import { canvasChecksum, drawState, drawUnderGpuLayer, maxPixelDifference, pixelsOf, sideBySide } from "./draw.js";
 import { plotLogp } from "./plot.js";
-import { SamplerPool } from "./pool.js";
+import { concatenated, SamplerPool } from "./pool.js";
 import {
   checkModel,
   conditioningOf,
@@ -87,13 +87,7 @@ async function fetchBytes(url, what, progress) {
     const howFar = total ? `${Math.round((100 * received) / total)}%` : `${(received / 1024).toFixed(0)} KB`;
     progress(`loading ${what} ${howFar}`);
   }
-  const bytes = new Uint8Array(received);
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.length;
-  }
-  return bytes;
+  return concatenated(parts, Uint8Array);
 }
 
 /** Weights and mixture files already fetched in this page, by URL. */

@@ -20,9 +20,10 @@ export function splitBatch(batch, parts) {
   return slices;
 }
 
-function concatenated(arrays) {
+/** Typed arrays joined end to end into one of `ArrayType` (state slices, fetched chunks). */
+export function concatenated(arrays, ArrayType = Float32Array) {
   const length = arrays.reduce((total, array) => total + array.length, 0);
-  const joined = new Float32Array(length);
+  const joined = new ArrayType(length);
   let offset = 0;
   for (const array of arrays) {
     joined.set(array, offset);
