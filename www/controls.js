@@ -1,7 +1,7 @@
 // The demo's controls: a form whose field names are mount()'s option names, so the form, the
 // URL and the options are one vocabulary. Building it, filling it from options, reading it
 // back, and the q readout (with Prior Guidance's radius, asked of the sampler's worker).
-import { CLASSES } from "./settings.js";
+import { applicableOptions, applies, CLASSES } from "./settings.js";
 
 /** [value, label] pairs of each select. */
 const CHOICES = {
@@ -28,45 +28,122 @@ const CHOICES = {
   class: [["any"], ...CLASSES.map((name, index) => [index, name])],
 };
 
+/** One line on what each control does (shown under it, and read out with it). */
+const HINTS = {
+  model: "The trained flow model: 2-D toy sets or Fashion-MNIST garments.",
+  method: "The plain ODE, or how the sampler steers log p.",
+  q: "Which quantile of log p to aim at: low q, rarer and more detailed; high q, typical and smoother.",
+  target: "The log p every sample is steered to.",
+  class: "Which garment to draw (Fashion-MNIST only).",
+  compare: "Several q values side by side, from the same starting noise (e.g. 0.2,0.5,0.8).",
+  noise: "When SDG adds noise: early shapes structure, late adds detail.",
+  strength: "How much noise SDG adds (blank: the window's preset).",
+  noiseWindow: "SDG's custom noise window, from and to on λ.",
+  solver: "The ODE integrator (SDG always steps with Euler–Maruyama).",
+  steps: "Integration steps from noise to data; every one is drawn.",
+  seed: "The same seed gives the same starting noise.",
+  batch: "Samples per run (per lane when side by side).",
+  lambdaWindow: "λ (log signal-to-noise) from pure noise to data.",
+  logp: "How log p is tracked: a one-probe Hutchinson estimate, the exact divergence, or off.",
+  backend: "Where the sampler runs: WebGPU when available, else the CPU.",
+  draw: "WebGPU runs: draw on the GPU (no readback) or from a readback.",
+  workers: "CPU runs: how many workers share the batch.",
+  cfg: "Classifier-free guidance scale for the chosen garment (1: none).",
+};
+
+/** The essential controls, shown first; the rest sit in the advanced section. */
+const ESSENTIAL = ["model", "method", "q", "target", "class"];
+const ADVANCED = [
+  "compare",
+  "noise",
+  "strength",
+  "noiseWindow",
+  "solver",
+  "steps",
+  "seed",
+  "batch",
+  "lambdaWindow",
+  "logp",
+  "backend",
+  "draw",
+  "workers",
+  "cfg",
+];
+
+/** Pairs of number inputs under one caption: [caption, [name, accessible name]...]. */
+const PAIRS = {
+  noiseWindow: ["SDG window λ", ["noiseFrom", "SDG window from λ"], ["noiseTo", "SDG window to λ"]],
+  lambdaWindow: ["λ window", ["lambdaMin", "λ window start"], ["lambdaMax", "λ window end"]],
+};
+
+/** Label and input attributes of the single-field controls that are not selects. */
+const INPUTS = {
+  q: ["q", 'type="range" min="0.01" max="0.99" step="0.01"'],
+  target: ["target log p", 'type="number" step="0.5"'],
+  compare: ["compare q side by side", 'placeholder="e.g. 0.2,0.5,0.8"'],
+  strength: ["SDG strength", 'type="number" step="0.05" min="0" placeholder="preset"'],
+  steps: ["steps", 'type="number" min="1"'],
+  seed: ["seed", 'type="number" min="0"'],
+  batch: ["batch", 'type="number" min="1"'],
+  workers: ["CPU workers", 'placeholder="auto"'],
+  cfg: ["CFG scale", 'type="number" step="0.5"'],
+};
+
+const SELECT_LABELS = {
+  model: "model",
+  method: "method",
+  class: "garment class",
+  noise: "SDG noise",
+  solver: "solver",
+  logp: "log p",
+  backend: "backend",
+  draw: "drawing (WebGPU)",
+};
+
+/** Ids stay unique when a page mounts the demo more than once. */
+let mounts = 0;
+
 function optionsHtml(name) {
   return CHOICES[name].map(([value, label]) => `<option value="${value}">${label ?? value}</option>`).join("");
 }
 
-function selectHtml(label, name) {
-  return `<label>${label} <select name="${name}">${optionsHtml(name)}</select></label>`;
+function fieldHtml(prefix, name) {
+  const hintId = `${prefix}-${name}-hint`;
+  const hint = `<small class="dg-hint" id="${hintId}">${HINTS[name]}</small>`;
+  const described = `aria-describedby="${hintId}"`;
+  let control;
+  if (name in PAIRS) {
+    const [caption, ...fields] = PAIRS[name];
+    const inputs = fields
+      .map(([field, label]) => `<input name="${field}" type="number" step="0.5" aria-label="${label}" ${described}>`)
+      .join(" ");
+    control = `<span class="dg-caption">${caption}</span><span class="dg-pair">${inputs}</span>`;
+  } else {
+    const id = `${prefix}-${name}`;
+    const [label, attributes] = INPUTS[name] ?? [SELECT_LABELS[name]];
+    const input =
+      name in INPUTS
+        ? `<input id="${id}" name="${name}" ${attributes} ${described}>`
+        : `<select id="${id}" name="${name}" ${described}>${optionsHtml(name)}</select>`;
+    const readout = name === "q" ? '<output class="dg-q"></output>' : "";
+    control = `<label for="${id}">${label} ${readout}</label>${input}`;
+  }
+  return `<div class="dg-field" data-field="${name}">${control}${hint}</div>`;
 }
 
-function inputHtml(label, name, attributes) {
-  return `<label>${label} <input name="${name}" ${attributes}></label>`;
-}
-
-/** The form: every field is named after its option. */
+/** The form: every field is named after its option; essentials first, the rest folded away. */
 export function controlsHtml() {
+  const prefix = `dg${++mounts}`;
+  const fields = (names) => names.map((name) => fieldHtml(prefix, name)).join("");
   return `<form class="dg-controls">
-  ${selectHtml("model", "model")}
-  ${selectHtml("method", "method")}
-  <label>q <input name="q" type="range" min="0.01" max="0.99" step="0.01"><output class="dg-q"></output></label>
-  ${inputHtml("compare q side by side", "compare", 'placeholder="e.g. 0.2,0.5,0.8"')}
-  ${inputHtml("target log p", "target", 'type="number" step="0.5"')}
-  ${selectHtml("SDG noise", "noise")}
-  ${inputHtml("SDG strength", "strength", 'type="number" step="0.05" min="0" placeholder="preset"')}
-  <label>SDG window λ from / to <span><input name="noiseFrom" type="number" step="0.5" size="4"> <input name="noiseTo" type="number" step="0.5" size="4"></span></label>
-  ${inputHtml("steps", "steps", 'type="number" min="1"')}
-  ${selectHtml("solver", "solver")}
-  ${inputHtml("seed", "seed", 'type="number" min="0"')}
-  ${inputHtml("batch", "batch", 'type="number" min="1"')}
-  ${selectHtml("log p", "logp")}
-  ${selectHtml("backend", "backend")}
-  ${selectHtml("drawing (WebGPU)", "draw")}
-  ${inputHtml("CPU workers", "workers", 'placeholder="auto"')}
-  ${selectHtml("garment class", "class")}
-  ${inputHtml("CFG scale", "cfg", 'type="number" step="0.5"')}
+  <div class="dg-essential">${fields(ESSENTIAL)}</div>
   <div class="dg-buttons">
     <button type="submit">Run</button>
     <button type="button" data-act="stop">Stop</button>
-    <button type="button" data-act="png">PNG</button>
-    <button type="button" data-act="json">JSON</button>
+    <button type="button" data-act="png">Save PNG</button>
+    <button type="button" data-act="json">Save JSON</button>
   </div>
+  <details class="dg-advanced"><summary>More settings</summary><div class="dg-grid">${fields(ADVANCED)}</div></details>
 </form>`;
 }
 
@@ -77,11 +154,26 @@ export function fillForm(form, options) {
       field.value = options[field.name];
     }
   }
+  showApplicable(form);
 }
 
-/** The options the form holds. */
+/** The options the form holds; those that do not apply take their defaults. */
 export function readForm(form) {
-  return Object.fromEntries(new FormData(form));
+  return applicableOptions(Object.fromEntries(new FormData(form)));
+}
+
+/** The field names a control's wrapper covers. */
+function namesOf(wrapper) {
+  const name = wrapper.dataset.field;
+  return name in PAIRS ? PAIRS[name].slice(1).map(([field]) => field) : [name];
+}
+
+/** Hides the controls that do not apply to the chosen model, method and backend. */
+export function showApplicable(form) {
+  const options = Object.fromEntries(new FormData(form));
+  for (const wrapper of form.querySelectorAll(".dg-field")) {
+    wrapper.hidden = !namesOf(wrapper).every((name) => applies(name, options));
+  }
 }
 
 /** Keeps the q readout in step with the slider: q, and Prior Guidance's radius χ_D⁻¹(1 - q)
@@ -108,7 +200,12 @@ export function watchQ(form, readout, dimOfForm, chiQuantile) {
   return show;
 }
 
-/** Wires the buttons to the controller's actions. */
+/** How long q must rest before it re-runs the sampler: a drag does not start a run per pixel. */
+const RERUN_DELAY_MS = 250;
+
+/** Wires the buttons to the controller's actions, hides what stops applying as the form
+ * changes, and re-runs after q (or the target) comes to rest: one lane at the new q, so detail
+ * follows q on the same starting noise. */
 export function wireButtons(form, actions) {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -117,4 +214,12 @@ export function wireButtons(form, actions) {
   for (const button of form.querySelectorAll("[data-act]")) {
     button.addEventListener("click", () => actions[button.dataset.act]());
   }
+  form.addEventListener("change", () => showApplicable(form));
+  let pause;
+  const rerunAtRest = () => {
+    clearTimeout(pause);
+    pause = setTimeout(() => actions.run({ ...readForm(form), compare: "" }), RERUN_DELAY_MS);
+  };
+  form.elements.q.addEventListener("input", rerunAtRest);
+  form.elements.target.addEventListener("change", rerunAtRest);
 }

@@ -7,7 +7,8 @@
 // handles the options, the controls and the drawing of each step they post.
 import { controlsHtml, fillForm, watchQ, wireButtons } from "./controls.js";
 import { canvasChecksum, drawState, drawUnderGpuLayer, maxPixelDifference, pixelsOf, sideBySide } from "./draw.js";
-import { plotLogp } from "./plot.js";
+import { describe } from "./explain.js";
+import { legendItems, plotLogp } from "./plot.js";
 import { concatenated, SamplerPool } from "./pool.js";
 import {
   checkModel,
@@ -18,6 +19,7 @@ import {
   lanesOf,
   queryOf,
   settingsOf,
+  usesQ,
   weightsFile,
   workerCountOf,
 } from "./settings.js";
@@ -151,17 +153,52 @@ function memoryRecord(memories) {
   return { wasm_bytes: wasmBytes, gpu: memories[0]?.gpu ?? null, workers: memories };
 }
 
+/** The element's content: the controls (full UI), the lanes with the text on what they show,
+ * the log p plot with its legend, the status line and the error box. Screen readers hear the
+ * start and end of a run (`dg-announce`), not every step's status. */
+function layoutHtml(full) {
+  const lanes = '<div class="dg-lanes" role="group" aria-label="generated samples"></div>';
+  const stylesheet = `<link rel="stylesheet" href="${stylesheetUrl}">`;
+  const messages = `<div class="dg-status"></div><div class="dg-announce" role="status"></div>
+    <div class="dg-error" role="alert"></div>`;
+  if (!full) {
+    return `${stylesheet}${lanes}${messages}`;
+  }
+  const plot = `<figure class="dg-plotbox">
+      <canvas class="dg-plot" width="448" height="170" role="img" aria-label="log p along λ, one line per lane"></canvas>
+      <figcaption><ul class="dg-legend"></ul></figcaption>
+    </figure>`;
+  return `${stylesheet}${controlsHtml()}<div class="dg-view">${lanes}<div class="dg-aside"><p class="dg-explain"></p>
+    ${plot}</div></div>${messages}`;
+}
+
+/** The legend's entries as list items: a colour swatch (solid, or dashed for the target) and
+ * what it marks. */
+function renderLegend(list, items) {
+  list.replaceChildren(
+    ...items.map((item) => {
+      const entry = document.createElement("li");
+      const swatch = document.createElement("span");
+      swatch.className = item.dashed ? "dg-swatch dg-dashed" : "dg-swatch";
+      swatch.style.borderColor = item.colour;
+      entry.append(swatch, item.text);
+      return entry;
+    }),
+  );
+}
+
 /** Mounts the demo into `element`; `options` are the URL's settings (see DEFAULTS). */
 export async function mount(element, options = {}) {
   const o = { ...DEFAULTS, ...options };
   const full = o.ui !== "canvas";
-  const controls = full ? controlsHtml() : "";
-  const plotCanvas = full ? '<canvas class="dg-plot" width="448" height="130"></canvas>' : "";
-  element.innerHTML = `<link rel="stylesheet" href="${stylesheetUrl}">${controls}<div class="dg-lanes"></div>
-    ${plotCanvas}<div class="dg-status" role="status"></div><div class="dg-error" role="alert"></div>`;
+  element.classList.add("dg-root");
+  element.innerHTML = layoutHtml(full);
   const status = element.querySelector(".dg-status");
+  const announce = element.querySelector(".dg-announce");
   const errorBox = element.querySelector(".dg-error");
   const lanesBox = element.querySelector(".dg-lanes");
+  const explain = element.querySelector(".dg-explain");
+  const legend = element.querySelector(".dg-legend");
   const plotContext = element.querySelector(".dg-plot")?.getContext("2d");
   const form = element.querySelector(".dg-controls");
   const cores = navigator.hardwareConcurrency || 1;
@@ -227,6 +264,8 @@ export async function mount(element, options = {}) {
       canvas.className = "dg-canvas";
       canvas.width = size;
       canvas.height = size;
+      canvas.setAttribute("role", "img");
+      canvas.setAttribute("aria-label", qs.length > 1 ? `samples at q = ${q}` : "samples");
       stack.append(canvas);
       let gpuCanvas = null;
       if (gpuDraw) {
@@ -422,6 +461,20 @@ export async function mount(element, options = {}) {
         }
         const qs = lanesOf(o);
         const laneSettings = qs.map((q) => settingsOf(o, q));
+        element.dispatchEvent(new CustomEvent("runstart", { detail: { ...o } }));
+        announce.textContent = "running…";
+        if (explain) {
+          explain.textContent = describe(o, qs);
+          const target = o.method === "dg-exact" ? Number(o.target) : undefined;
+          renderLegend(
+            legend,
+            legendItems(
+              qs.map((q) => ({ q })),
+              target,
+              usesQ(o.method),
+            ),
+          );
+        }
         if (o.url) {
           history.replaceState(null, "", `?${queryOf(o)}`);
         }
@@ -451,6 +504,8 @@ export async function mount(element, options = {}) {
         }
         if (record) {
           lastRecord = record;
+          announce.textContent = `done: ${record.steps_drawn} steps drawn`;
+          element.dispatchEvent(new CustomEvent("done", { detail: record }));
         }
         return record;
       } catch (error) {
@@ -461,6 +516,8 @@ export async function mount(element, options = {}) {
         const message = messageOf(error);
         errorBox.textContent = message;
         status.textContent = "stopped: see the message below";
+        announce.textContent = "";
+        element.dispatchEvent(new CustomEvent("done", { detail: null }));
         throw error instanceof Error ? error : new Error(message);
       }
     },
@@ -487,7 +544,8 @@ export async function mount(element, options = {}) {
 }
 
 /** `<density-guidance model="fashion" method="dg" q="0.3" ui="canvas" autorun>`: attributes are
- * mount's options. */
+ * mount's options. Like any mounted element it fires `ready`, then per run `runstart` and
+ * `done` (the record, or null when the run failed). */
 class DensityGuidanceElement extends HTMLElement {
   async connectedCallback() {
     const options = {};
@@ -499,10 +557,7 @@ class DensityGuidanceElement extends HTMLElement {
     this.controller = await mount(this, options);
     this.dispatchEvent(new CustomEvent("ready"));
     if (this.hasAttribute("autorun")) {
-      this.controller.run().then(
-        (record) => this.dispatchEvent(new CustomEvent("done", { detail: record })),
-        () => {},
-      );
+      this.controller.run().catch(() => {}); // mount() fires `done`, and shows the message
     }
   }
 

@@ -66,6 +66,53 @@ export function usesQ(method) {
   return ["prior", "dg", "sdg"].includes(method);
 }
 
+/** When each option matters; the others are left out of the form's view and take their
+ * defaults (a hidden garment class must not fail a moons run). */
+const APPLIES = {
+  q: (options) => usesQ(options.method),
+  compare: (options) => usesQ(options.method),
+  target: (options) => options.method === "dg-exact",
+  noise: (options) => options.method === "sdg",
+  strength: (options) => options.method === "sdg",
+  noiseFrom: (options) => options.method === "sdg" && options.noise === "custom",
+  noiseTo: (options) => options.method === "sdg" && options.noise === "custom",
+  solver: (options) => options.method !== "sdg",
+  class: (options) => options.model === "fashion",
+  cfg: (options) => options.model === "fashion" && options.class !== "any",
+  draw: (options) => options.backend !== "cpu",
+  workers: (options) => options.backend !== "webgpu",
+};
+
+/** Whether option `name` changes a run with these options. */
+export function applies(name, options) {
+  return APPLIES[name]?.(options) ?? true;
+}
+
+/** The options with every one that does not apply set back to its default. */
+export function applicableOptions(options) {
+  const kept = { ...options };
+  for (const name of Object.keys(APPLIES)) {
+    if (name in kept && !applies(name, kept)) {
+      kept[name] = DEFAULTS[name];
+    }
+  }
+  return kept;
+}
+
+/** What the bare page (no query) runs at once: the paper's point in one picture, the same
+ * four Fashion-MNIST starts at a low, a middle and a high q. On the CPU backend, whose first
+ * step is drawn within about a second anywhere; WebGPU's first run compiles its shaders first
+ * (seconds, more on a software adapter). */
+export const FIRST_VISIT = {
+  model: "fashion",
+  method: "dg",
+  q: 0.5,
+  compare: "0.2,0.5,0.8",
+  batch: 4,
+  steps: 32,
+  backend: "cpu",
+};
+
 /** The dimension of a model's samples. */
 export function dimOf(model) {
   return model === "fashion" ? 784 : 2;
