@@ -4,12 +4,14 @@
 // main thread free (no task of 50 ms or more), that the batch's split across workers does not
 // change a sample, that Stop ends a run within one step, that 50 runs grow no worker's memory,
 // that a WebGPU device lost inside the worker leaves the run finished on the CPU backend, and
-// that a browser without wasm SIMD gets a message.
+// that a browser without wasm SIMD gets a message. First, the bare page as a visitor meets it
+// (first-visit.mjs: the autorun, q by keyboard, 375 px, axe-core).
 
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { launch, root, serve } from "./browser.mjs";
+import { firstVisit } from "./first-visit.mjs";
 
 const port = process.env.E2E_PORT ?? "8765";
 const server = await serve(port);
@@ -51,6 +53,8 @@ function watchLongTasks() {
 
 try {
   const browser = await launch();
+  await firstVisit(browser, `http://127.0.0.1:${port}/index.html`, artifacts);
+  sectionDone("the bare page: autorun, q by keyboard, 375 px, axe-core");
   const context = await browser.newContext();
   await context.addInitScript(watchLongTasks);
   const page = await context.newPage();

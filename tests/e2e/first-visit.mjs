@@ -1,0 +1,84 @@
+// The bare page as a first visitor meets it: the side-by-side autorun drawn within seconds,
+// q moved by keyboard re-running one lane, no sideways scrolling at 375 px, and no serious or
+// critical axe-core violation (light and dark, with the advanced settings open).
+
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+
+const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+/** The bare page's first step must be drawn within this long of navigation (a loaded CI box). */
+const FIRST_DRAWN_LIMIT_MS = 8000;
+
+/** axe-core's serious and critical violations on the page as it is now. */
+export async function seriousViolations(page) {
+  await page.addScriptTag({ path: axePath });
+  const results = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  return results.violations
+    .filter((violation) => ["serious", "critical"].includes(violation.impact))
+    .map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`);
+}
+
+/** Checks axe in the light and the dark colour scheme, with "More settings" open. */
+async function checkAccessibility(page) {
+  await page.locator(".dg-advanced summary").click();
+  for (const colorScheme of ["light", "dark"]) {
+    await page.emulateMedia({ colorScheme });
+    const violations = await seriousViolations(page);
+    console.log(`axe-core (${colorScheme}): ${violations.length} serious or critical violations`);
+    assert.deepEqual(violations, [], `axe-core, ${colorScheme}`);
+  }
+  await page.emulateMedia({ colorScheme: "light" });
+  await page.locator(".dg-advanced summary").click();
+}
+
+/** Moves q one notch by keyboard; resolves to the run that follows. */
+async function moveQByKeyboard(page) {
+  await page.locator('input[name="q"]').focus();
+  await page.keyboard.press("ArrowRight");
+  await page.waitForFunction(() => window.dgLastRun?.settings?.q === "0.51", null, { timeout: 120_000 });
+  return page.evaluate(() => window.dgLastRun);
+}
+
+/** Fails when the page scrolls sideways or a canvas overflows the 375 px viewport. */
+async function checkPhoneWidth(page) {
+  const widths = await page.evaluate(() => ({
+    page: document.documentElement.scrollWidth,
+    canvases: Math.max(
+      ...[...document.querySelectorAll("canvas")].map((canvas) => canvas.getBoundingClientRect().right),
+    ),
+  }));
+  console.log(`at 375 px: the page is ${widths.page} px wide, the canvases end by ${widths.canvases.toFixed(0)} px`);
+  assert.ok(widths.page <= 375 && widths.canvases <= 375, `sideways scrolling at 375 px: ${JSON.stringify(widths)}`);
+}
+
+export async function firstVisit(browser, pageUrl, artifacts) {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(pageUrl);
+  await page.waitForFunction(() => window.dgLastRun !== undefined, null, { timeout: 120_000 });
+  const record = await page.evaluate(() => window.dgLastRun);
+  assert.ok(record, "the bare page's autorun failed");
+  assert.equal(record.settings.model, "fashion");
+  assert.equal(record.lanes.length, 3);
+  assert.equal(record.steps_drawn, Number(record.settings.steps));
+  const firstDrawn = record.timings.first_drawn_at_ms;
+  console.log(
+    `bare page: first step drawn ${firstDrawn.toFixed(0)} ms after navigation; ${record.steps_drawn} steps of ` +
+      `${record.lanes.length} lanes at ${record.timings.ms_per_step.toFixed(0)} ms per step`,
+  );
+  assert.ok(firstDrawn < FIRST_DRAWN_LIMIT_MS, `the bare page drew its first step only after ${firstDrawn} ms`);
+  await page.screenshot({ path: join(artifacts, "first-visit.png") });
+
+  await checkAccessibility(page);
+
+  await page.setViewportSize({ width: 375, height: 800 });
+  await checkPhoneWidth(page);
+  await page.screenshot({ path: join(artifacts, "first-visit-375.png"), fullPage: true });
+  const rerun = await moveQByKeyboard(page);
+  assert.equal(rerun.lanes, undefined, "moving q should re-run one lane");
+  assert.equal(rerun.steps_drawn, Number(rerun.settings.steps));
+  console.log(`q moved by keyboard to ${rerun.settings.q}: one lane re-ran, ${rerun.steps_drawn} steps drawn`);
+  await checkPhoneWidth(page);
+  await context.close();
+}
