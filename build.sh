@@ -3,6 +3,7 @@
 #   ./build.sh serve   build what the demo needs and serve the repository on 127.0.0.1:${PORT:-8080}
 #   ./build.sh test    run every test (what .ci/run runs)
 #   ./build.sh web     only build the browser package (www/pkg)
+#   ./build.sh pack    the npm package (target/npm/density-guidance-X.tgz) and the static site (target/static)
 #   ./build.sh bench   the in-browser benchmark, headless (optional query, e.g. "backends=cpu")
 #   ./build.sh deps    only install the tools and packages
 set -euo pipefail
@@ -60,6 +61,40 @@ build_web() {
   log "www/pkg/dg_bg.wasm: $(stat -c %s www/pkg/dg_bg.wasm) bytes, $(gzip -9c www/pkg/dg_bg.wasm | wc -c) gzipped"
 }
 
+# What a copy of the page needs beside www/pkg: the models the page loads (weightsFile() in
+# www/settings.js) and the analytic mixture.
+PAGE_MODELS=(moons.safetensors 8gaussians.safetensors checkerboard.safetensors gmm.safetensors
+  fashion-f16.safetensors lab-gmm.json)
+
+# The embedding module into $1: www/ (its modules but not the page's own, the stylesheet, the
+# types, the wasm package) and models/ side by side, as the module finds them.
+copy_module() {
+  local into="$1" file
+  mkdir -p "$into/www/pkg" "$into/models"
+  for file in www/*.js; do
+    [ "$file" = www/page.js ] || cp "$file" "$into/www/"
+  done
+  cp www/dg.css www/dg.d.ts "$into/www/"
+  cp www/pkg/dg.js www/pkg/dg.d.ts www/pkg/dg_bg.wasm "$into/www/pkg/"
+  for file in "${PAGE_MODELS[@]}"; do cp "models/$file" "$into/models/"; done
+}
+
+# target/static: the demo as a self-contained folder (page, module, wasm, weights) with only
+# relative paths, so any static host serves it from its root or a sub-path. target/npm: the npm
+# package (www/npm/ holds its package.json and README; the version is Cargo.toml's), packed.
+build_dist() {
+  rm -rf target/static target/npm
+  copy_module target/static
+  cp index.html target/static/
+  cp www/page.js www/page.css www/embed.html www/bench.html target/static/www/
+  local package=target/npm/package version
+  version="$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)"
+  copy_module "$package"
+  cp www/npm/package.json www/npm/README.md "$package/"
+  (cd "$package" && npm pkg set version="$version" && npm pack --silent --pack-destination .. >/dev/null)
+  log "target/static: $(du -sh target/static | cut -f1); $(ls target/npm/*.tgz): $(stat -c %s target/npm/*.tgz) bytes"
+}
+
 serve() {
   local port="${PORT:-8080}"
   log "serving $PWD on http://127.0.0.1:$port/index.html"
@@ -94,7 +129,10 @@ run_tests() {
     cargo test --all-targets
   stage "the wasm package" build_web
   stage "wasm API tests in headless Chromium (CPU backend and WebGPU)" wasm_tests
+  stage "the npm package and the static site (target/npm, target/static)" build_dist
   stage "end-to-end test of the page in Debian's Chromium" node tests/e2e/page.mjs
+  stage "end-to-end test of the static site from a sub-path and of the npm package in a website" \
+    node tests/e2e/package.mjs
 }
 
 bench() {
@@ -107,7 +145,8 @@ case "${1:-}" in
   deps) deps ;;
   serve) deps; build_web; serve ;;
   web) deps; build_web ;;
+  pack) deps; build_web; build_dist ;;
   test) stage "tools and packages" deps; run_tests ;;
   bench) deps; build_web; bench "${2:-}" ;;
-  *) echo "usage: ./build.sh serve|test|web|bench|deps" >&2; exit 2 ;;
+  *) echo "usage: ./build.sh serve|test|web|pack|bench|deps" >&2; exit 2 ;;
 esac

@@ -546,7 +546,7 @@ export async function mount(element, options = {}) {
 /** `<density-guidance model="fashion" method="dg" q="0.3" ui="canvas" autorun>`: attributes are
  * mount's options. Like any mounted element it fires `ready`, then per run `runstart` and
  * `done` (the record, or null when the run failed). */
-class DensityGuidanceElement extends HTMLElement {
+export class DensityGuidanceElement extends HTMLElement {
   async connectedCallback() {
     const options = {};
     for (const attribute of this.attributes) {

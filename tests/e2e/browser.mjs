@@ -6,13 +6,14 @@ import { chromium } from "playwright-core";
 
 export const root = new URL("../..", import.meta.url).pathname;
 
-export async function serve(port) {
-  const server = spawn("python3", ["-m", "http.server", port, "--bind", "127.0.0.1", "--directory", root], {
+/** Serves `directory` (the repository unless given) on loopback; resolves once `probe` loads. */
+export async function serve(port, directory = root, probe = "/index.html") {
+  const server = spawn("python3", ["-m", "http.server", port, "--bind", "127.0.0.1", "--directory", directory], {
     stdio: "ignore",
   });
   for (let i = 0; i < 50; i++) {
     if (
-      await fetch(`http://127.0.0.1:${port}/index.html`).then(
+      await fetch(`http://127.0.0.1:${port}${probe}`).then(
         (r) => r.ok,
         () => false,
       )

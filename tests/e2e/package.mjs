@@ -1,0 +1,112 @@
+// End-to-end test of what ./build.sh pack makes: the static site (target/static) served from a
+// sub-path, and the npm tarball (target/npm) installed offline into the fixture site
+// (tests/e2e/site) and run there. Every request must stay under the folder it was served from
+// (no absolute paths), and both must draw every step of a run.
+
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { launch, root, serve } from "./browser.mjs";
+
+const port = process.env.E2E_PORT ?? "8766";
+const origin = `http://127.0.0.1:${port}`;
+const subFolder = "hosted/under/density-guidance";
+const subPath = `/${subFolder}/`;
+const testStarted = performance.now();
+
+/** The one tarball ./build.sh pack left in target/npm. */
+function tarballPath() {
+  const folder = join(root, "target/npm");
+  const tarballs = readdirSync(folder).filter((name) => name.endsWith(".tgz"));
+  assert.equal(tarballs.length, 1, `expected one tarball in ${folder}, found ${tarballs}`);
+  return join(folder, tarballs[0]);
+}
+
+/** A scratch folder holding the static site at `subPath` and the fixture site with the
+ * tarball installed into it, offline. */
+function stage() {
+  const scratch = mkdtempSync(join(tmpdir(), "dg-package-e2e-"));
+  mkdirSync(join(scratch, subFolder, ".."), { recursive: true });
+  symlinkSync(join(root, "target/static"), join(scratch, subFolder));
+  const site = join(scratch, "site");
+  cpSync(join(root, "tests/e2e/site"), site, { recursive: true });
+  const tarball = tarballPath();
+  execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", tarball], { cwd: site, stdio: "inherit" });
+  const installed = join(site, "node_modules/density-guidance");
+  const manifest = JSON.parse(readFileSync(join(installed, "package.json"), "utf8"));
+  for (const file of [
+    manifest.types,
+    manifest.exports["."].default,
+    "www/pkg/dg_bg.wasm",
+    "models/fashion-f16.safetensors",
+  ]) {
+    assert.ok(existsSync(join(installed, file)), `the package lacks ${file}`);
+  }
+  console.log(`installed ${tarball.split("/").at(-1)} offline; types at ${manifest.types}`);
+  return scratch;
+}
+
+/** Opens `path` and collects every request the page and its workers make. */
+async function openWatched(context, path) {
+  const page = await context.newPage();
+  const requests = [];
+  context.on("request", (request) => requests.push(request.url()));
+  page.on("pageerror", (error) => console.error("page error:", error.message));
+  await page.goto(`${origin}${path}`);
+  return { page, requests };
+}
+
+function assertUnder(requests, prefix) {
+  const outside = requests.filter((url) => url.startsWith("http") && !url.startsWith(`${origin}${prefix}`));
+  assert.deepEqual(outside, [], `requests outside ${prefix}`);
+}
+
+const scratch = stage();
+const server = await serve(port, scratch, "/site/index.html");
+try {
+  const browser = await launch();
+
+  // the static site from a sub-path: a query's run, and every file fetched relative to it
+  {
+    const context = await browser.newContext();
+    const { page, requests } = await openWatched(
+      context,
+      `${subPath}index.html?model=fashion&method=dg&q=0.3&steps=4&batch=2&backend=cpu&run=1`,
+    );
+    await page.waitForFunction(() => window.dgLastRun !== undefined, null, { timeout: 120_000 });
+    const record = await page.evaluate(() => window.dgLastRun);
+    assert.ok(record, await page.locator(".dg-error").textContent());
+    assert.equal(record.steps_drawn, 4);
+    assertUnder(requests, subPath);
+    console.log(
+      `static site at ${subPath}: ${record.steps_drawn} steps drawn, ${requests.length} requests, all under it`,
+    );
+    await context.close();
+  }
+
+  // the fixture site: the installed package's element and mount() both run
+  {
+    const context = await browser.newContext();
+    const { page, requests } = await openWatched(context, "/site/index.html");
+    await page.waitForFunction(() => window.siteResults?.element && window.siteResults?.mounted, null, {
+      timeout: 120_000,
+    });
+    const { element, mounted } = await page.evaluate(() => window.siteResults);
+    assert.equal(mounted.error, undefined, mounted.error);
+    assert.equal(element.steps_drawn, 6);
+    assert.equal(mounted.steps_drawn, 4);
+    assertUnder(requests, "/site/");
+    console.log(
+      `fixture site: <density-guidance> drew ${element.steps_drawn} steps (${element.settings.model}), ` +
+        `mount() drew ${mounted.steps_drawn} (${mounted.settings.model})`,
+    );
+    await context.close();
+  }
+  await browser.close();
+  console.log(`package e2e: ok (${((performance.now() - testStarted) / 1000).toFixed(0)} s)`);
+} finally {
+  server.kill();
+  rmSync(scratch, { recursive: true, force: true });
+}
