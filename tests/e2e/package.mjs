@@ -1,6 +1,6 @@
 // End-to-end test of what ./build.sh pack makes: the static site (target/static) served from a
 // sub-path, and the npm tarball (target/npm) installed offline into the fixture site
-// (tests/e2e/site) and run there. Every request must stay under the folder it was served from
+// (tests/e2e/site), its types compiled with a site's TypeScript, and run there. Every request must stay under the folder it was served from
 // (no absolute paths), and both must draw every step of a run.
 
 import assert from "node:assert/strict";
@@ -44,7 +44,9 @@ function stage() {
   ]) {
     assert.ok(existsSync(join(installed, file)), `the package lacks ${file}`);
   }
-  console.log(`installed ${tarball.split("/").at(-1)} offline; types at ${manifest.types}`);
+  const tsc = join(root, "node_modules/typescript/bin/tsc");
+  execFileSync(process.execPath, [tsc, "--project", join(site, "tsconfig.json")], { stdio: "inherit" });
+  console.log(`installed ${tarball.split("/").at(-1)} offline; its types (${manifest.types}) compile in a site's TypeScript`);
   return scratch;
 }
 
