@@ -1,6 +1,7 @@
 // The bare page as a first visitor meets it: the side-by-side autorun drawn within seconds,
-// q moved by keyboard re-running one lane, no sideways scrolling at 375 px, and no serious or
-// critical axe-core violation (light and dark, with the advanced settings open).
+// q moved by keyboard re-running one lane, no sideways scrolling at 375 px, no serious or
+// critical axe-core violation (light and dark, with the advanced settings open), and only the
+// controls that apply shown.
 
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
@@ -38,6 +39,41 @@ async function moveQByKeyboard(page) {
   await page.keyboard.press("ArrowRight");
   await page.waitForFunction(() => window.dgLastRun?.settings?.q === "0.51", null, { timeout: 120_000 });
   return page.evaluate(() => window.dgLastRun);
+}
+
+/** The fields shown for each choice: a control that does not apply is hidden. */
+async function shownFields(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll(".dg-field:not([hidden])")].map((field) => field.dataset.field).join(" "),
+  );
+}
+
+/** Switches model and method and checks which controls show; then runs moons with the plain
+ * ODE from the keyboard (Enter on Run): the side-by-side q values left over must not apply. */
+async function checkApplicableControls(page) {
+  const expectations = [
+    ["fashion", "dg-exact", ["target", "class"], ["q", "compare", "noise"]],
+    ["fashion", "sdg", ["q", "noise", "strength", "class"], ["solver", "target", "noiseWindow"]],
+    ["moons", "plain", ["model", "method", "solver"], ["q", "class", "compare", "cfg", "target"]],
+  ];
+  for (const [model, method, shown, hidden] of expectations) {
+    await page.selectOption('select[name="model"]', model);
+    await page.selectOption('select[name="method"]', method);
+    const fields = (await shownFields(page)).split(" ");
+    for (const name of shown) {
+      assert.ok(fields.includes(name), `${model}/${method}: ${name} should show (shown: ${fields})`);
+    }
+    for (const name of hidden) {
+      assert.ok(!fields.includes(name), `${model}/${method}: ${name} should be hidden (shown: ${fields})`);
+    }
+  }
+  await page.locator('button[type="submit"]').focus();
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => window.dgLastRun?.settings?.model === "moons", null, { timeout: 120_000 });
+  const record = await page.evaluate(() => window.dgLastRun);
+  assert.equal(record.settings.method, "plain");
+  assert.equal(record.lanes, undefined, "a plain run has one lane");
+  console.log(`controls: only those that apply show; moons with the plain ODE ran from the keyboard`);
 }
 
 /** Fails when the page scrolls sideways or a canvas overflows the 375 px viewport. */
@@ -80,5 +116,6 @@ export async function firstVisit(browser, pageUrl, artifacts) {
   assert.equal(rerun.steps_drawn, Number(rerun.settings.steps));
   console.log(`q moved by keyboard to ${rerun.settings.q}: one lane re-ran, ${rerun.steps_drawn} steps drawn`);
   await checkPhoneWidth(page);
+  await checkApplicableControls(page);
   await context.close();
 }
