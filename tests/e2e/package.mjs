@@ -46,7 +46,9 @@ function stage() {
   }
   const tsc = join(root, "node_modules/typescript/bin/tsc");
   execFileSync(process.execPath, [tsc, "--project", join(site, "tsconfig.json")], { stdio: "inherit" });
-  console.log(`installed ${tarball.split("/").at(-1)} offline; its types (${manifest.types}) compile in a site's TypeScript`);
+  console.log(
+    `installed ${tarball.split("/").at(-1)} offline; its types (${manifest.types}) compile in a site's TypeScript`,
+  );
   return scratch;
 }
 
