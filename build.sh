@@ -122,8 +122,9 @@ wasm_tests() {
 }
 
 run_tests() {
-  # first, as it takes a second: the JavaScript's format and lint (Biome, pinned in package.json)
-  [ -d node_modules/@biomejs/biome ] || npm ci --no-audit --no-fund
+  # first, as it takes a second: the JavaScript's format and lint (Biome, pinned in package.json);
+  # npm ci again whenever a dev dependency is missing (a checkout from before one was added)
+  npm ls --depth=0 >/dev/null 2>&1 || npm ci --no-audit --no-fund
   stage "format and lint of the JavaScript (Biome)" npx biome ci www tests/e2e
   stage "native tests (f64 CPU backend, f32 wgpu on lavapipe, the dg CLI, the shipped models)" \
     cargo test --all-targets
