@@ -1,6 +1,7 @@
 // The embedding module. `mount(element, options)` puts the density-guidance demo (controls,
 // canvas, log p plot; or only the canvas with `ui: 'canvas'`) into any element and resolves to
-// a controller { run(overrides), stop(), dispose() }. `<density-guidance>` wraps it.
+// a controller { run(overrides), stop(), dispose() }; the element fires `runstart` and `done`
+// per run. `<density-guidance>` wraps it.
 //
 // The page never runs the sampler: module workers do (www/worker.js, www/pool.js), one per
 // core on the CPU backend, each over a slice of the batch, and one on WebGPU. This module
@@ -248,6 +249,17 @@ export async function mount(element, options = {}) {
     });
   }
 
+  /** The text beside the picture and the plot's legend, for a run over the lanes `qs`. */
+  function explainRun(qs) {
+    if (!explain) {
+      return;
+    }
+    explain.textContent = describe(o, qs);
+    const target = o.method === "dg-exact" ? Number(o.target) : undefined;
+    const lanes = qs.map((q) => ({ q }));
+    renderLegend(legend, legendItems(lanes, target, usesQ(o.method)));
+  }
+
   /** Frees the runs in every worker (GPU memory included); resolves to their memory after. */
   const free = () => pool.dispose();
 
@@ -463,18 +475,7 @@ export async function mount(element, options = {}) {
         const laneSettings = qs.map((q) => settingsOf(o, q));
         element.dispatchEvent(new CustomEvent("runstart", { detail: { ...o } }));
         announce.textContent = "running…";
-        if (explain) {
-          explain.textContent = describe(o, qs);
-          const target = o.method === "dg-exact" ? Number(o.target) : undefined;
-          renderLegend(
-            legend,
-            legendItems(
-              qs.map((q) => ({ q })),
-              target,
-              usesQ(o.method),
-            ),
-          );
-        }
+        explainRun(qs);
         if (o.url) {
           history.replaceState(null, "", `?${queryOf(o)}`);
         }
