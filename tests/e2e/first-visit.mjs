@@ -104,6 +104,9 @@ export async function firstVisit(browser, pageUrl, artifacts) {
       `${record.lanes.length} lanes at ${record.timings.ms_per_step.toFixed(0)} ms per step`,
   );
   assert.ok(firstDrawn < FIRST_DRAWN_LIMIT_MS, `the bare page drew its first step only after ${firstDrawn} ms`);
+  const legend = await page.locator(".dg-legend li").allTextContents();
+  assert.equal(legend.length, 3, `one legend entry per lane: ${legend}`);
+  assert.ok((await page.locator(".dg-explain").textContent()).includes("q = 0.2, 0.5, 0.8"), "no text on the lanes");
   await page.screenshot({ path: join(artifacts, "first-visit.png") });
 
   await checkAccessibility(page);

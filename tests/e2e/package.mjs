@@ -1,5 +1,5 @@
 // End-to-end test of what ./build.sh pack makes: the static site (target/static) served from a
-// sub-path, and the npm tarball (target/npm) installed offline into the fixture site
+// sub-path and from a server's root, and the npm tarball (target/npm) installed offline into the fixture site
 // (tests/e2e/site), its types compiled with a site's TypeScript, and run there. Every request must stay under the folder it was served from
 // (no absolute paths), and both must draw every step of a run.
 
@@ -10,8 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { launch, root, serve } from "./browser.mjs";
 
-const port = process.env.E2E_PORT ?? "8766";
+const port = Number(process.env.E2E_PORT ?? "8766");
 const origin = `http://127.0.0.1:${port}`;
+const rootOrigin = `http://127.0.0.1:${port + 1}`;
 const subFolder = "hosted/under/density-guidance";
 const subPath = `/${subFolder}/`;
 const testStarted = performance.now();
@@ -52,40 +53,42 @@ function stage() {
   return scratch;
 }
 
-/** Opens `path` and collects every request the page and its workers make. */
-async function openWatched(context, path) {
+/** Opens `address` and collects every request the page and its workers make. */
+async function openWatched(context, address) {
   const page = await context.newPage();
   const requests = [];
   context.on("request", (request) => requests.push(request.url()));
   page.on("pageerror", (error) => console.error("page error:", error.message));
-  await page.goto(`${origin}${path}`);
+  await page.goto(address);
   return { page, requests };
 }
 
 function assertUnder(requests, prefix) {
-  const outside = requests.filter((url) => url.startsWith("http") && !url.startsWith(`${origin}${prefix}`));
+  const outside = requests.filter((url) => url.startsWith("http") && !url.startsWith(prefix));
   assert.deepEqual(outside, [], `requests outside ${prefix}`);
 }
 
 const scratch = stage();
-const server = await serve(port, scratch, "/site/index.html");
+const server = await serve(String(port), scratch, "/site/index.html");
+const rootServer = await serve(String(port + 1), join(root, "target/static"));
 try {
   const browser = await launch();
 
-  // the static site from a sub-path: a query's run, and every file fetched relative to it
-  {
+  // the static site from a sub-path and from the root (a second server): a query's run, and
+  // every file fetched from under where it is served
+  for (const [host, where, query] of [
+    [origin, subPath, "model=fashion&method=dg&q=0.3&steps=4&batch=2&backend=cpu&run=1"],
+    [rootOrigin, "/", "model=moons&method=dg&q=0.3&steps=4&batch=64&backend=cpu&run=1"],
+  ]) {
     const context = await browser.newContext();
-    const { page, requests } = await openWatched(
-      context,
-      `${subPath}index.html?model=fashion&method=dg&q=0.3&steps=4&batch=2&backend=cpu&run=1`,
-    );
+    const { page, requests } = await openWatched(context, `${host}${where}index.html?${query}`);
     await page.waitForFunction(() => window.dgLastRun !== undefined, null, { timeout: 120_000 });
     const record = await page.evaluate(() => window.dgLastRun);
     assert.ok(record, await page.locator(".dg-error").textContent());
     assert.equal(record.steps_drawn, 4);
-    assertUnder(requests, subPath);
+    assertUnder(requests, `${host}${where}`);
     console.log(
-      `static site at ${subPath}: ${record.steps_drawn} steps drawn, ${requests.length} requests, all under it`,
+      `static site at ${host}${where}: ${record.steps_drawn} steps drawn, ${requests.length} requests, all under it`,
     );
     await context.close();
   }
@@ -93,7 +96,7 @@ try {
   // the fixture site: the installed package's element and mount() both run
   {
     const context = await browser.newContext();
-    const { page, requests } = await openWatched(context, "/site/index.html");
+    const { page, requests } = await openWatched(context, `${origin}/site/index.html`);
     await page.waitForFunction(() => window.siteResults?.element && window.siteResults?.mounted, null, {
       timeout: 120_000,
     });
@@ -101,7 +104,7 @@ try {
     assert.equal(mounted.error, undefined, mounted.error);
     assert.equal(element.steps_drawn, 6);
     assert.equal(mounted.steps_drawn, 4);
-    assertUnder(requests, "/site/");
+    assertUnder(requests, `${origin}/site/`);
     console.log(
       `fixture site: <density-guidance> drew ${element.steps_drawn} steps (${element.settings.model}), ` +
         `mount() drew ${mounted.steps_drawn} (${mounted.settings.model})`,
@@ -112,5 +115,6 @@ try {
   console.log(`package e2e: ok (${((performance.now() - testStarted) / 1000).toFixed(0)} s)`);
 } finally {
   server.kill();
+  rootServer.kill();
   rmSync(scratch, { recursive: true, force: true });
 }
