@@ -249,11 +249,15 @@ export async function mount(element, options = {}) {
     });
   }
 
-  /** The text beside the picture and the plot's legend, for a run over the lanes `qs`. */
+  /** The plot's axes colour: its canvas's CSS colour, which follows dark mode. */
+  let plotInk = "gray";
+
+  /** The text beside the picture, the plot's legend and colour, for a run over the lanes `qs`. */
   function explainRun(qs) {
     if (!explain) {
       return;
     }
+    plotInk = getComputedStyle(plotContext.canvas).color;
     explain.textContent = describe(o, qs);
     const target = o.method === "dg-exact" ? Number(o.target) : undefined;
     const lanes = qs.map((q) => ({ q }));
@@ -318,7 +322,7 @@ export async function mount(element, options = {}) {
       }
     });
     if (plotContext) {
-      plotLogp(plotContext, lanes, target);
+      plotLogp(plotContext, lanes, target, plotInk);
     }
     return performance.now() - started;
   }

@@ -1,5 +1,5 @@
 // The log p plot: per lane, log p along λ as the batch mean (line) and min..max (band), with
-// the target of DG to a target dashed; labelled axes in the canvas's CSS colour (dark mode).
+// the target of DG to a target dashed; labelled axes in the page's text colour (dark mode).
 
 export const LANE_COLOURS = ["#c0392b", "#2471a3", "#1e8449", "#7d3c98", "#b9770e", "#566573"];
 const LEFT_MARGIN = 52;
@@ -40,8 +40,9 @@ function drawAxes(ctx, frame, ranges) {
 }
 
 /** `lanes[i].trajectory` is [{ lambda, mean, min, max }] per step drawn; `target` a number or
- * undefined. */
-export function plotLogp(ctx, lanes, target) {
+ * undefined; `ink` the colour of the axes and their text (the canvas's CSS colour, read once
+ * per run by the caller: reading styles at every step would cost the main thread a style pass). */
+export function plotLogp(ctx, lanes, target, ink) {
   const { width, height } = ctx.canvas;
   ctx.clearRect(0, 0, width, height);
   const points = lanes.flatMap((lane) => lane.trajectory);
@@ -61,7 +62,7 @@ export function plotLogp(ctx, lanes, target) {
   const toX = (lambda) => LEFT_MARGIN + ((lambda - lambdaStart) / (lambdaEnd - lambdaStart || 1)) * plotWidth;
   const toY = (logp) => height - BOTTOM_MARGIN - ((logp - low) / (high - low || 1)) * plotHeight;
 
-  ctx.fillStyle = getComputedStyle(ctx.canvas).color;
+  ctx.fillStyle = ink;
   const frame = { left: LEFT_MARGIN, right: width - RIGHT_MARGIN, top: TOP_MARGIN, bottom: height - BOTTOM_MARGIN };
   drawAxes(ctx, frame, { low, high, lambdaStart, lambdaEnd });
   if (target !== undefined) {
