@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::rng::{BatchRng, tensor2};
 use crate::schedule::Window;
-use crate::score::ScoreModel;
+use crate::score::{Rows, ScoreModel};
 use crate::solver::{self, OdeState, Solver};
 use burn::tensor::{DType, Tensor};
 
@@ -64,25 +64,28 @@ pub fn score_and_laplacian(
         };
         let z = tensor2(probes, m * n, d, &x.device());
         let xs = x.clone().narrow(0, start, n).repeat_dim(0, m);
-        let (s, lap) = jvp_trace(model, xs.clone(), lambda, z.clone(), m, n)
-            .unwrap_or_else(|| vjp_trace(model, xs, lambda, z, m, n));
+        let rows = Rows { start, period: n };
+        let (s, lap) = jvp_trace(model, xs.clone(), lambda, z.clone(), rows, m)
+            .unwrap_or_else(|| vjp_trace(model, xs, lambda, z, rows, m));
         scores.push(s);
         laps.push(lap.mul_scalar(scale));
     }
     (Tensor::cat(scores, 0), Some(Tensor::cat(laps, 0)))
 }
 
-/// `Σ_j z_jᵀ (∂s/∂x) z_j` for m probe blocks of n rows from the model's own forward-mode
-/// product ([`ScoreModel::score_and_jvp`]), where it has one; also the first block's score.
+/// `Σ_j z_jᵀ (∂s/∂x) z_j` for m probe blocks of `rows.period` rows from the model's own
+/// forward-mode product ([`ScoreModel::score_and_jvp`]), where it has one; also the first
+/// block's score.
 fn jvp_trace(
     model: &dyn ScoreModel,
     xs: Tensor<2>,
     lambda: f64,
     z: Tensor<2>,
+    rows: Rows,
     m: usize,
-    n: usize,
 ) -> Option<(Tensor<2>, Tensor<1>)> {
-    let (s, jz) = model.score_and_jvp(xs, lambda, z.clone())?;
+    let n = rows.period;
+    let (s, jz) = model.score_and_jvp(xs, lambda, z.clone(), rows)?;
     Some((s.narrow(0, 0, n), probe_sum(jz, z, m, n)))
 }
 
@@ -91,18 +94,19 @@ fn probe_sum(jz: Tensor<2>, z: Tensor<2>, m: usize, n: usize) -> Tensor<1> {
     (jz * z).sum_dim(1).reshape([m, n]).sum_dim(0).reshape([n])
 }
 
-/// `Σ_j z_jᵀ (∂s/∂x) z_j` for m probe blocks of n rows, by one backward pass over the batch
-/// replicated m times; also the score of the first block.
+/// `Σ_j z_jᵀ (∂s/∂x) z_j` for m probe blocks of `rows.period` rows, by one backward pass over
+/// the batch replicated m times; also the score of the first block.
 fn vjp_trace(
     model: &dyn ScoreModel,
     xs: Tensor<2>,
     lambda: f64,
     z: Tensor<2>,
+    rows: Rows,
     m: usize,
-    n: usize,
 ) -> (Tensor<2>, Tensor<1>) {
+    let n = rows.period;
     let xa = xs.autodiff().require_grad();
-    let s = model.score(xa.clone(), lambda);
+    let s = model.score_rows(xa.clone(), lambda, rows);
     let grads = (s.clone() * z.clone()).sum().backward();
     let zj = xa.grad(&grads).expect("the score depends on x");
     (s.inner().narrow(0, 0, n), probe_sum(zj, z, m, n))
@@ -122,10 +126,14 @@ fn fd_direction(x: &Tensor<2>, u: &Tensor<2>) -> (f64, Tensor<2>, Tensor<2>) {
     (fd_step(x), norm, dir)
 }
 
-/// `(∂s/∂x)·u`: closed form where known, else a central difference along `u/‖u‖`.
+/// `(∂s/∂x)·u`: closed form where known, else the model's own forward-mode product, else a
+/// central difference along `u/‖u‖`.
 pub fn score_jvp(model: &dyn ScoreModel, x: &Tensor<2>, lambda: f64, u: &Tensor<2>) -> Tensor<2> {
     if let Some(hu) = model.hvp(x.clone(), lambda, u.clone()) {
         return hu;
+    }
+    if let Some((_, ju)) = model.score_and_jvp(x.clone(), lambda, u.clone(), Rows::RUN) {
+        return ju;
     }
     let (h, norm, dir) = fd_direction(x, u);
     let plus = model.score(x.clone() + dir.clone().mul_scalar(h), lambda);

@@ -8,7 +8,7 @@
 use crate::kernels::{Blocked, conv::Conv, linear, norm::NormSilu, silu, upsample_concat};
 use crate::nets::{Conditioned, UNetConfig};
 use crate::schedule::Path;
-use crate::score::Predictor;
+use crate::score::{Predictor, Rows};
 use burn::module::Param;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
@@ -204,21 +204,25 @@ impl HostUNet {
         (out.v.to_nchw(), out.d.map(|d| d.to_nchw()))
     }
 
-    /// The labels of a batch of `b`, as [`Conditioned`] cycles them (`null`: the CFG null label).
-    fn labels(&self, b: usize, null: bool) -> Vec<usize> {
-        self.burn.label_ids(b, null)
-    }
-
-    /// The conditioned velocity and its tangent along `dx` (rows of `[b, S·S]`), with CFG.
-    fn velocity(&self, x: &[f32], dx: Option<&[f32]>, b: usize, lambda: f64) -> (Vec<f32>, Option<Vec<f32>>) {
+    /// The conditioned velocity and its tangent along `dx` (rows of `[b, S·S]` laid out as
+    /// `rows` says), with CFG.
+    fn velocity(
+        &self,
+        x: &[f32],
+        dx: Option<&[f32]>,
+        b: usize,
+        lambda: f64,
+        rows: Rows,
+    ) -> (Vec<f32>, Option<Vec<f32>>) {
         let t = Path::Linear.sigma(lambda) as f32;
+        let labels = |null| self.burn.label_ids(b, null, rows);
         let unconditional = self.burn.labels.is_empty();
         if unconditional || self.burn.cfg == 1.0 {
-            return self.forward(x, dx, t, &self.labels(b, unconditional));
+            return self.forward(x, dx, t, &labels(unconditional));
         }
         // one pass over [class; null], as Conditioned does
         let twice = |v: &[f32]| [v, v].concat();
-        let labels = [self.labels(b, false), self.labels(b, true)].concat();
+        let labels = [labels(false), labels(true)].concat();
         let (both, dboth) = self.forward(&twice(x), dx.map(twice).as_deref(), t, &labels);
         let w = self.burn.cfg as f32;
         let guide = |v: &[f32]| {
@@ -245,20 +249,20 @@ impl Predictor for HostUNet {
     fn flops(&self) -> f64 {
         self.burn.flops()
     }
-    fn predict(&self, x: Tensor<2>, lambda: f64) -> Tensor<2> {
+    fn predict_rows(&self, x: Tensor<2>, lambda: f64, rows: Rows) -> Tensor<2> {
         if x.is_autodiff() {
-            return self.burn.predict(x, lambda);
+            return self.burn.predict_rows(x, lambda, rows);
         }
         let ([b, d], device) = (x.dims(), x.device());
-        let (v, _) = self.velocity(&host(x), None, b, lambda);
+        let (v, _) = self.velocity(&host(x), None, b, lambda, rows);
         tensor(v, b, d, &device)
     }
-    fn predict_jvp(&self, x: Tensor<2>, lambda: f64, dx: Tensor<2>) -> Option<(Tensor<2>, Tensor<2>)> {
+    fn predict_jvp(&self, x: Tensor<2>, lambda: f64, dx: Tensor<2>, rows: Rows) -> Option<(Tensor<2>, Tensor<2>)> {
         if x.is_autodiff() || dx.is_autodiff() {
             return None;
         }
         let ([b, d], device) = (x.dims(), x.device());
-        let (v, dv) = self.velocity(&host(x), Some(&host(dx)), b, lambda);
+        let (v, dv) = self.velocity(&host(x), Some(&host(dx)), b, lambda, rows);
         Some((tensor(v, b, d, &device), tensor(dv.expect("tangent asked for"), b, d, &device)))
     }
 }

@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::rng::tensor2;
 use crate::schedule::Path;
-use crate::score::{FromPrediction, Prediction, Predictor};
+use crate::score::{FromPrediction, Prediction, Predictor, Rows};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Embedding, EmbeddingConfig, GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d};
@@ -222,7 +222,7 @@ impl Predictor for Mlp {
         let layers = std::iter::once(&self.input).chain(&self.hidden).chain(std::iter::once(&self.output));
         layers.map(|l| 2.0 * l.weight.shape().num_elements() as f64).sum()
     }
-    fn predict(&self, x: Tensor<2>, lambda: f64) -> Tensor<2> {
+    fn predict_rows(&self, x: Tensor<2>, lambda: f64, _rows: Rows) -> Tensor<2> {
         let [b, _] = x.dims();
         let t = noise_fraction(b, lambda, &x.device());
         self.forward(x, t)
@@ -230,7 +230,8 @@ impl Predictor for Mlp {
 }
 
 /// A U-Net with its conditioning: one class per sample (the null label for none), cycled
-/// over the batch from sample `first` on, and the classifier-free guidance scale `w`:
+/// over the run's samples from `first` on (sample k has `labels[(first + k) % labels.len()]`,
+/// whichever row of a batch holds it), and the classifier-free guidance scale `w`:
 /// `v = v_null + w·(v_class - v_null)`.
 pub struct Conditioned {
     pub net: UNet,
@@ -241,12 +242,17 @@ pub struct Conditioned {
 }
 
 impl Conditioned {
-    fn labels(&self, b: usize, null: bool, device: &Device) -> Tensor<1, Int> {
+    /// The label of each of `b` rows laid out as `rows` says (the CFG null label when `null`).
+    pub(crate) fn label_ids(&self, b: usize, null: bool, rows: Rows) -> Vec<usize> {
         let cycle = self.labels.len().max(1);
-        let v: Vec<i64> = (0..b)
-            .map(|i| if null { self.config.classes } else { self.labels[(self.first + i) % cycle] } as i64)
-            .collect();
-        Tensor::from_data(TensorData::new(v, [b]), device)
+        (0..b)
+            .map(|r| if null { self.config.classes } else { self.labels[(self.first + rows.sample(r)) % cycle] })
+            .collect()
+    }
+
+    fn labels(&self, b: usize, null: bool, rows: Rows, device: &Device) -> Tensor<1, Int> {
+        let ids = self.label_ids(b, null, rows).into_iter().map(|i| i as i64).collect();
+        Tensor::from_data(TensorData::new(ids, [b]), device)
     }
 }
 
@@ -258,7 +264,7 @@ impl Predictor for Conditioned {
         let passes = if self.labels.is_empty() || self.cfg == 1.0 { 1.0 } else { 2.0 };
         passes * self.config.flops()
     }
-    fn predict(&self, x: Tensor<2>, lambda: f64) -> Tensor<2> {
+    fn predict_rows(&self, x: Tensor<2>, lambda: f64, rows: Rows) -> Tensor<2> {
         let [b, d] = x.dims();
         let s = self.config.side;
         let device = x.device();
@@ -266,13 +272,13 @@ impl Predictor for Conditioned {
         let t = noise_fraction(b, lambda, &device);
         let unconditional = self.labels.is_empty();
         if unconditional || self.cfg == 1.0 {
-            return self.net.forward(img, t, self.labels(b, unconditional, &device)).reshape([b, d]);
+            return self.net.forward(img, t, self.labels(b, unconditional, rows, &device)).reshape([b, d]);
         }
         // one pass over [class; null]
         let both = self.net.forward(
             Tensor::cat(vec![img.clone(), img], 0),
             Tensor::cat(vec![t.clone(), t], 0),
-            Tensor::cat(vec![self.labels(b, false, &device), self.labels(b, true, &device)], 0),
+            Tensor::cat(vec![self.labels(b, false, rows, &device), self.labels(b, true, rows, &device)], 0),
         );
         let cond = both.clone().narrow(0, 0, b).reshape([b, d]);
         let null = both.narrow(0, b, b).reshape([b, d]);
@@ -447,14 +453,5 @@ impl UNet {
             norm_out: &self.norm_out,
             conv_out: &self.conv_out,
         }
-    }
-}
-
-impl Conditioned {
-    /// The label of each of `b` samples as [`Conditioned::predict`] feeds them (the CFG null
-    /// label when `null`), for the host path.
-    pub(crate) fn label_ids(&self, b: usize, null: bool) -> Vec<usize> {
-        let ids = self.labels(b, null, &Device::flex()).into_data().convert::<i64>();
-        ids.try_to_vec::<i64>().expect("integer labels").into_iter().map(|i| i as usize).collect()
     }
 }

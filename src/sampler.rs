@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::guidance::{Guards, Guidance, Method, Rates, prior_radius};
 use crate::rng::BatchRng;
 use crate::schedule::Window;
-use crate::score::ScoreModel;
+use crate::score::{Rows, ScoreModel};
 use crate::solver::{self, Solver};
 use burn::tensor::{Tensor, TensorData};
 use std::cell::Cell;
@@ -155,8 +155,12 @@ impl ScoreModel for Counted {
     fn data_variance(&self) -> f64 {
         self.model.data_variance()
     }
-    fn score_and_jvp(&self, x: Tensor<2>, lambda: f64, z: Tensor<2>) -> Option<(Tensor<2>, Tensor<2>)> {
-        let out = self.model.score_and_jvp(x, lambda, z)?;
+    fn score_rows(&self, x: Tensor<2>, lambda: f64, rows: Rows) -> Tensor<2> {
+        self.calls.set(self.calls.get() + 1);
+        self.model.score_rows(x, lambda, rows)
+    }
+    fn score_and_jvp(&self, x: Tensor<2>, lambda: f64, z: Tensor<2>, rows: Rows) -> Option<(Tensor<2>, Tensor<2>)> {
+        let out = self.model.score_and_jvp(x, lambda, z, rows)?;
         self.calls.set(self.calls.get() + 1); // only an evaluation that happened counts
         Some(out)
     }

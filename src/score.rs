@@ -4,6 +4,26 @@
 use crate::schedule::Path;
 use burn::tensor::Tensor;
 
+/// Which of the run's samples each row of a batch holds: row `r` is sample `start + r % period`.
+/// The solver's batch is [`Rows::RUN`]; the density module evaluates chunks of it, repeated
+/// once per probe. Models whose output depends on the sample (class labels cycled over the
+/// batch) read it; the others ignore it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rows {
+    pub start: usize,
+    pub period: usize,
+}
+
+impl Rows {
+    /// Row `r` is sample `r`.
+    pub const RUN: Rows = Rows { start: 0, period: usize::MAX };
+
+    /// The sample row `r` holds.
+    pub fn sample(self, r: usize) -> usize {
+        self.start + r % self.period
+    }
+}
+
 /// A batch of scores at `(x, λ)`, with closed forms where a model has them.
 ///
 /// `score` must be built from tensor operations on `x`, so that autodiff through it gives
@@ -15,6 +35,10 @@ pub trait ScoreModel {
     fn path(&self) -> Path;
     /// `[B, D] -> [B, D]`: the score of the marginal at λ.
     fn score(&self, x: Tensor<2>, lambda: f64) -> Tensor<2>;
+    /// `score` for a batch laid out as `rows` says.
+    fn score_rows(&self, x: Tensor<2>, lambda: f64, _rows: Rows) -> Tensor<2> {
+        self.score(x, lambda)
+    }
     /// Exact `log p_λ(x)`, `[B]`, where known.
     fn log_prob(&self, _x: Tensor<2>, _lambda: f64) -> Option<Tensor<1>> {
         None
@@ -40,7 +64,7 @@ pub trait ScoreModel {
     /// The score and its Jacobian-vector product `(∂s/∂x)·z`, `[B, D]` each, where the model
     /// has a forward-mode derivative of its own (the host U-Net, [`crate::host_net`]): one
     /// pass instead of an autodiff backward. `None` otherwise, and for autodiff inputs.
-    fn score_and_jvp(&self, _x: Tensor<2>, _lambda: f64, _z: Tensor<2>) -> Option<(Tensor<2>, Tensor<2>)> {
+    fn score_and_jvp(&self, _x: Tensor<2>, _lambda: f64, _z: Tensor<2>, _rows: Rows) -> Option<(Tensor<2>, Tensor<2>)> {
         None
     }
 }
@@ -86,10 +110,14 @@ pub trait Predictor {
     fn dim(&self) -> usize;
     /// FLOPs of one prediction per sample.
     fn flops(&self) -> f64;
-    fn predict(&self, x: Tensor<2>, lambda: f64) -> Tensor<2>;
+    fn predict(&self, x: Tensor<2>, lambda: f64) -> Tensor<2> {
+        self.predict_rows(x, lambda, Rows::RUN)
+    }
+    /// `predict` for a batch laid out as `rows` says ([`ScoreModel::score_rows`]).
+    fn predict_rows(&self, x: Tensor<2>, lambda: f64, rows: Rows) -> Tensor<2>;
     /// The prediction and its derivative along `dx`, where the network has a forward-mode
     /// derivative (see [`ScoreModel::score_and_jvp`]).
-    fn predict_jvp(&self, _x: Tensor<2>, _lambda: f64, _dx: Tensor<2>) -> Option<(Tensor<2>, Tensor<2>)> {
+    fn predict_jvp(&self, _x: Tensor<2>, _lambda: f64, _dx: Tensor<2>, _rows: Rows) -> Option<(Tensor<2>, Tensor<2>)> {
         None
     }
 }
@@ -112,11 +140,14 @@ impl<P: Predictor> ScoreModel for FromPrediction<P> {
         Some(self.net.flops())
     }
     fn score(&self, x: Tensor<2>, lambda: f64) -> Tensor<2> {
-        let out = self.net.predict(x.clone(), lambda);
+        self.score_rows(x, lambda, Rows::RUN)
+    }
+    fn score_rows(&self, x: Tensor<2>, lambda: f64, rows: Rows) -> Tensor<2> {
+        let out = self.net.predict_rows(x.clone(), lambda, rows);
         self.kind.to_score(self.path, x, out, lambda)
     }
-    fn score_and_jvp(&self, x: Tensor<2>, lambda: f64, z: Tensor<2>) -> Option<(Tensor<2>, Tensor<2>)> {
-        let (out, dout) = self.net.predict_jvp(x.clone(), lambda, z.clone())?;
+    fn score_and_jvp(&self, x: Tensor<2>, lambda: f64, z: Tensor<2>, rows: Rows) -> Option<(Tensor<2>, Tensor<2>)> {
+        let (out, dout) = self.net.predict_jvp(x.clone(), lambda, z.clone(), rows)?;
         // `to_score` is linear in (x, prediction) jointly, so the tangent maps the same way
         Some((self.kind.to_score(self.path, x, out, lambda), self.kind.to_score(self.path, z, dout, lambda)))
     }

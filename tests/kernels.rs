@@ -7,6 +7,7 @@ use burn::tensor::activation::silu;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor, TensorData};
+use dg::density::{Divergence, score_and_laplacian};
 use dg::device::{Precision, cpu};
 use dg::host_net::HostUNet;
 use dg::kernels::conv::Conv;
@@ -14,7 +15,8 @@ use dg::kernels::norm::NormSilu;
 use dg::kernels::{Blocked, isa, upsample_concat};
 use dg::models::{Conditioning, conditioned};
 use dg::nets::{Conditioned, Net, score_model};
-use dg::score::{Predictor, ScoreModel};
+use dg::rng::{BatchRng, tensor2};
+use dg::score::{Predictor, Rows, ScoreModel};
 
 /// A small deterministic generator (xorshift64*), uniform in [-1, 1).
 struct Rng(u64);
@@ -206,7 +208,7 @@ fn host_jvp_matches_autodiff_and_a_central_difference() {
     let (b, lambda) = (4, -1.0);
     let x = normal(&mut rng, b, 784, &d);
     let z = normal(&mut rng, b, 784, &d);
-    let (v, dv) = host_net.predict_jvp(x.clone(), lambda, z.clone()).unwrap();
+    let (v, dv) = host_net.predict_jvp(x.clone(), lambda, z.clone(), Rows::RUN).unwrap();
     assert!(rel_err(&host(v), &host(host_net.burn.predict(x.clone(), lambda))) < 2e-5);
     // zᵀ(J z) per row equals (zᵀJ) z from burn's reverse mode
     let xa = x.clone().autodiff().require_grad();
@@ -237,8 +239,8 @@ fn score_jvp_matches_autodiff_of_the_score() {
     let (b, lambda) = (6, 0.5);
     let x = normal(&mut rng, b, 784, &d);
     let z = normal(&mut rng, b, 784, &d);
-    assert!(burn_model.score_and_jvp(x.clone(), lambda, z.clone()).is_none(), "burn's path has no JVP");
-    let (s, jz) = host_model.score_and_jvp(x.clone(), lambda, z.clone()).expect("the host model has a JVP");
+    assert!(burn_model.score_and_jvp(x.clone(), lambda, z.clone(), Rows::RUN).is_none(), "burn's path has no JVP");
+    let (s, jz) = host_model.score_and_jvp(x.clone(), lambda, z.clone(), Rows::RUN).expect("the host model has a JVP");
     assert!(rel_err(&host(s), &host(burn_model.score(x.clone(), lambda))) < 2e-5);
     // the estimate Hutchinson needs, zᵀ(∂s/∂x)z, from both modes
     let xa = x.autodiff().require_grad();
@@ -252,4 +254,40 @@ fn score_jvp_matches_autodiff_of_the_score() {
     let xa = normal(&mut rng, 2, 784, &d).autodiff().require_grad();
     let grads = host_model.score(xa.clone(), lambda).sum().backward();
     assert!(xa.grad(&grads).is_some(), "the host model falls back to burn for autodiff inputs");
+}
+
+/// Hutchinson with several probes evaluates the batch repeated once per probe: every copy of a
+/// sample must keep that sample's class label (labels cycle over samples, not rows). The
+/// estimate must equal the mean over probes of `zᵀ(∂s/∂x)z`, each from the plain batch.
+#[test]
+fn probe_copies_keep_their_samples_labels() {
+    let d = device();
+    let mut rng = Rng(11);
+    // every class in turn from sample 2 on; 3 samples, so copies do not line up with the cycle
+    let cond = Conditioning { first: 2, ..Default::default() };
+    let path = format!("{}/models/fashion.safetensors", env!("CARGO_MANIFEST_DIR"));
+    let Net::UNet(net, config) = Net::from_bytes(std::fs::read(&path).unwrap(), &path, &d).unwrap() else {
+        panic!("fashion is a U-Net")
+    };
+    let burn_model = score_model(conditioned(net, config, &cond));
+    let host_model = score_model(HostUNet::new(conditioned(burn_model.net.net.clone(), config, &cond)));
+    let (b, m, lambda) = (3, 4, 0.5);
+    let x = normal(&mut rng, b, 784, &d);
+    let z = BatchRng::new(7, 0, b).rademacher(m, 0, b, 784);
+    let mut expect = vec![0f32; b];
+    for probe in z.chunks(b * 784) {
+        let zj = tensor2(probe.to_vec(), b, 784, &d);
+        let xa = x.clone().autodiff().require_grad();
+        let grads = (burn_model.score(xa.clone(), lambda) * zj.clone()).sum().backward();
+        let quad = host((xa.grad(&grads).unwrap() * zj).sum_dim(1).reshape([b]));
+        expect.iter_mut().zip(quad).for_each(|(e, q)| *e += q / m as f32);
+    }
+    for (name, model) in [("burn", &burn_model as &dyn ScoreModel), ("host", &host_model)] {
+        let div = Divergence::Hutchinson { probes: m };
+        let (_, lap) = score_and_laplacian(model, &x, lambda, div, &mut BatchRng::new(7, 0, b));
+        let got = host(lap.unwrap().reshape([1, b]));
+        let e = rel_err(&got, &expect);
+        println!("{name}: {m} probes {got:?}, per-probe mean {expect:?}: relative error {e:e}");
+        assert!(e < 1e-4, "{name}: {got:?} vs {expect:?}");
+    }
 }
