@@ -7,6 +7,7 @@
 
 pub mod alignment;
 pub mod canvas;
+pub mod conv_op;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod classifier;
 #[cfg(not(target_arch = "wasm32"))]
