@@ -54,8 +54,8 @@ impl Geometry {
 
 /// `conv(x) + bias` for `x` `[n][ic][h][w]`, `weight` `[oc][ic][k][k]`, `bias` `[oc]`.
 pub fn forward(g: &Geometry, x: &[f32], weight: &[f32], bias: &[f32]) -> Vec<f32> {
-    let conv = Conv::new(weight, Some(bias), g.ic, g.oc, g.k, g.stride, g.pad);
-    conv.forward(&Blocked::from_nchw(x, g.n, g.ic, g.h, g.w), true, None, None).to_nchw()
+    let conv = Conv::new(weight, Some(bias), g.ic, g.oc, g.k, g.stride, 0);
+    nchw(&conv.forward(&padded(x, g), true, None, None))
 }
 
 /// The gradient with respect to the input, `[n][ic][h][w]`, for the output gradient `dy`
@@ -79,22 +79,8 @@ pub fn input_grad(g: &Geometry, dy: &[f32], weight: &[f32]) -> Vec<f32> {
     // convolution is h×w; the far border also covers the rows and columns the forward's
     // floor division left out
     let before = k - 1 - g.pad;
-    let (ph, pw) = (g.h + k - 1, g.w + k - 1);
-    let mut spread = Blocked::zeros(g.n, g.oc, ph, pw);
-    let img = spread.image_len();
-    for (n, image) in spread.data.chunks_exact_mut(img).enumerate() {
-        for o in 0..g.oc {
-            let (cb, lane) = (o / L, o % L);
-            let src = &dy[(n * g.oc + o) * oh * ow..][..oh * ow];
-            for y in 0..oh {
-                let row = &mut image[(cb * ph + before + y * g.stride) * pw * L..][..pw * L];
-                for x in 0..ow {
-                    row[(before + x * g.stride) * L + lane] = src[y * ow + x];
-                }
-            }
-        }
-    }
-    conv.forward(&spread, false, None, None).to_nchw()
+    let spread = blocked(dy, g.n, g.oc, (oh, ow), (g.h + k - 1, g.w + k - 1), before, g.stride);
+    nchw(&conv.forward(&spread, false, None, None))
 }
 
 /// The gradients with respect to the weight, `[oc][ic][k][k]`, and the bias, `[oc]`, for the
@@ -105,7 +91,7 @@ pub fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> (Vec<f32>, Vec<f32>) 
     assert_eq!(x.len(), g.n * g.ic * g.h * g.w, "input of the wrong length");
     assert_eq!(dy.len(), g.n * g.oc * oh * ow, "output gradient of the wrong length");
     let xp = padded(x, g);
-    let dyb = Blocked::from_nchw(dy, g.n, g.oc, oh, ow);
+    let dyb = blocked(dy, g.n, g.oc, (oh, ow), (oh, ow), 0, 1);
     let (xlen, dylen) = (xp.image_len(), dyb.image_len());
     let ocb = g.oc.div_ceil(L);
     let len = ocb * g.ic * kk * L;
@@ -158,21 +144,47 @@ pub fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> (Vec<f32>, Vec<f32>) 
 
 /// `x` in the blocked layout with a zero border of `pad` pixels.
 fn padded(x: &[f32], g: &Geometry) -> Blocked {
-    let (p, ph, pw) = (g.pad, g.h + 2 * g.pad, g.w + 2 * g.pad);
-    let mut out = Blocked::zeros(g.n, g.ic, ph, pw);
+    let (p, side) = (g.pad, |s: usize| s + 2 * g.pad);
+    blocked(x, g.n, g.ic, (g.h, g.w), (side(g.h), side(g.w)), p, 1)
+}
+
+/// `x` `[n][c][h][w]` into a zero map of `ph × pw` blocked pixels, pixel `(y, x)` going to
+/// `(before + y·stride, before + x·stride)`: a plain conversion, a zero border, or the spread
+/// input of a transposed convolution. Images in parallel (the copies are a sizeable part of
+/// a training step).
+fn blocked(x: &[f32], n: usize, c: usize, (h, w): (usize, usize), (ph, pw): (usize, usize), before: usize, stride: usize) -> Blocked {
+    assert_eq!(x.len(), n * c * h * w, "NCHW data of the wrong length");
+    assert!(before + (h - 1) * stride < ph && before + (w - 1) * stride < pw, "the map holds every pixel");
+    let mut out = Blocked::zeros(n, c, ph, pw);
     let img = out.image_len();
-    for (n, image) in out.data.chunks_exact_mut(img).enumerate() {
-        for c in 0..g.ic {
-            let (cb, lane) = (c / L, c % L);
-            let src = &x[(n * g.ic + c) * g.h * g.w..][..g.h * g.w];
-            for y in 0..g.h {
-                let row = &mut image[(cb * ph + p + y) * pw * L..][..pw * L];
-                for (xi, v) in src[y * g.w..][..g.w].iter().enumerate() {
-                    row[(p + xi) * L + lane] = *v;
+    out.data.par_chunks_mut(img).enumerate().for_each(|(b, image)| {
+        for ch in 0..c {
+            let (cb, lane) = (ch / L, ch % L);
+            let src = &x[(b * c + ch) * h * w..][..h * w];
+            for (y, src) in src.chunks_exact(w).enumerate() {
+                let row = &mut image[(cb * ph + before + y * stride) * pw * L..][..pw * L];
+                for (xi, v) in src.iter().enumerate() {
+                    row[(before + xi * stride) * L + lane] = *v;
                 }
             }
         }
-    }
+    });
+    out
+}
+
+/// A blocked map in NCHW, images in parallel.
+fn nchw(b: &Blocked) -> Vec<f32> {
+    let (hw, img) = (b.h * b.w, b.image_len());
+    let mut out = vec![0.0; b.n * b.c * hw];
+    out.par_chunks_mut(b.c * hw).enumerate().for_each(|(n, o)| {
+        let src = &b.data[n * img..][..img];
+        for (ch, o) in o.chunks_exact_mut(hw).enumerate() {
+            let (cb, lane) = (ch / L, ch % L);
+            for (p, v) in o.iter_mut().enumerate() {
+                *v = src[(cb * hw + p) * L + lane];
+            }
+        }
+    });
     out
 }
 
