@@ -112,7 +112,13 @@ mod fast {
     }
 
     impl BlockedConv for Flex {
-        fn blocked_conv2d(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, stride: usize, pad: usize) -> FlexTensor {
+        fn blocked_conv2d(
+            x: FlexTensor,
+            weight: FlexTensor,
+            bias: FlexTensor,
+            stride: usize,
+            pad: usize,
+        ) -> FlexTensor {
             let Some(g) = geometry(&x, &weight, stride, pad).filter(|_| bias.dtype() == DType::F32) else {
                 return Flex::conv2d(x, weight, Some(bias), options(stride, pad));
             };
@@ -139,7 +145,10 @@ mod fast {
             let weight: FlexTensor = checkpointer.retrieve_node_output(weight_state);
             if let Some(node) = node_x {
                 let weight = contiguous(&weight);
-                grads.register::<Flex>(node.id, tensor(grad::input_grad(&g, slice(&dy), slice(&weight)), [g.n, g.ic, g.h, g.w]));
+                grads.register::<Flex>(
+                    node.id,
+                    tensor(grad::input_grad(&g, slice(&dy), slice(&weight)), [g.n, g.ic, g.h, g.w]),
+                );
             }
             if node_weight.is_some() || node_bias.is_some() {
                 let x = contiguous(&x);
@@ -170,7 +179,13 @@ mod fast {
             match BlockedConvBackward.prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
                 OpsKind::Tracked(mut prep) => {
                     let state = (prep.checkpoint(&x), prep.checkpoint(&weight), g);
-                    let y = Flex::blocked_conv2d(x.into_primitive(), weight.into_primitive(), bias.into_primitive(), stride, pad);
+                    let y = Flex::blocked_conv2d(
+                        x.into_primitive(),
+                        weight.into_primitive(),
+                        bias.into_primitive(),
+                        stride,
+                        pad,
+                    );
                     prep.finish(state, y)
                 }
                 OpsKind::UnTracked(prep) => prep.finish(Flex::blocked_conv2d(

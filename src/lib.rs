@@ -7,9 +7,9 @@
 
 pub mod alignment;
 pub mod canvas;
-pub mod conv_op;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod classifier;
+pub mod conv_op;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod data;
 pub mod density;

@@ -50,7 +50,8 @@ fn run(
     b: &Tensor<1>,
     r: &Tensor<4>,
 ) -> [Vec<f32>; 4] {
-    let (x, w, b) = (x.clone().autodiff().require_grad(), w.clone().autodiff().require_grad(), b.clone().autodiff().require_grad());
+    let (x, w, b) =
+        (x.clone().autodiff().require_grad(), w.clone().autodiff().require_grad(), b.clone().autodiff().require_grad());
     let y = conv(x.clone(), w.clone(), b.clone());
     let grads = (y.clone() * r.clone().autodiff()).sum().backward();
     [host(y.inner()), host(x.grad(&grads).unwrap()), host(w.grad(&grads).unwrap()), host(b.grad(&grads).unwrap())]

@@ -152,7 +152,15 @@ fn padded(x: &[f32], g: &Geometry) -> Blocked {
 /// `(before + y·stride, before + x·stride)`: a plain conversion, a zero border, or the spread
 /// input of a transposed convolution. Images in parallel (the copies are a sizeable part of
 /// a training step).
-fn blocked(x: &[f32], n: usize, c: usize, (h, w): (usize, usize), (ph, pw): (usize, usize), before: usize, stride: usize) -> Blocked {
+fn blocked(
+    x: &[f32],
+    n: usize,
+    c: usize,
+    (h, w): (usize, usize),
+    (ph, pw): (usize, usize),
+    before: usize,
+    stride: usize,
+) -> Blocked {
     assert_eq!(x.len(), n * c * h * w, "NCHW data of the wrong length");
     assert!(before + (h - 1) * stride < ph && before + (w - 1) * stride < pw, "the map holds every pixel");
     let mut out = Blocked::zeros(n, c, ph, pw);
