@@ -9,7 +9,6 @@
 //! `DG_HOST_KERNELS=0`) and for the shapes the kernels take; everything else (wgpu, f64, the
 //! browser, other convolutions) runs `Conv2d::forward`, burn's own operator, as before.
 
-use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::tensor::Tensor;
 
@@ -19,28 +18,10 @@ pub use fast::conv2d;
 /// `c.forward(x)`, on the kernels where they serve.
 pub fn forward(c: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     #[cfg(not(target_arch = "wasm32"))]
-    if let (Some((stride, pad)), Some(bias)) = (settings(c, &x), &c.bias) {
+    if let (Some((stride, pad)), Some(bias)) = (fast::settings(c, &x), &c.bias) {
         return fast::conv2d(x, c.weight.val(), bias.val(), stride, pad);
     }
     c.forward(x)
-}
-
-/// The stride and padding when `c` on `x` is a convolution the kernels take on a device they
-/// serve: one stride and one padding for both axes, no dilation or groups.
-#[cfg(not(target_arch = "wasm32"))]
-fn settings(c: &Conv2d, x: &Tensor<4>) -> Option<(usize, usize)> {
-    if !crate::host_net::serves(&x.device()) || c.dilation != [1, 1] || c.groups != 1 || c.stride[0] != c.stride[1] {
-        return None;
-    }
-    let pad = match c.padding {
-        PaddingConfig2d::Valid => 0,
-        PaddingConfig2d::Explicit(t, l, b, r) if t == l && l == b && b == r => t,
-        _ => return None,
-    };
-    let [oc, ic, kh, kw] = c.weight.dims();
-    let [n, xc, h, w] = x.dims();
-    let g = crate::kernels::grad::Geometry { n, ic, oc, h, w, k: kh, stride: c.stride[0], pad };
-    (kh == kw && xc == ic && g.supported()).then_some((c.stride[0], pad))
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -55,6 +36,8 @@ mod fast {
     use burn::backend::ops::ModuleOps;
     use burn::backend::tensor::FloatTensor;
     use burn::backend::{Dispatch, Flex, TensorMetadata, backend_extension};
+    use burn::nn::PaddingConfig2d;
+    use burn::nn::conv::Conv2d;
     use burn::tensor::ops::ConvOptions;
     use burn::tensor::{DType, Tensor, TensorData};
 
@@ -82,6 +65,24 @@ mod fast {
             stride,
             pad,
         ))
+    }
+
+    /// The stride and padding when `c` on `x` is a convolution the kernels take on a device they
+    /// serve: one stride and one padding for both axes, no dilation or groups.
+    pub(super) fn settings(c: &Conv2d, x: &Tensor<4>) -> Option<(usize, usize)> {
+        if !crate::host_net::serves(&x.device()) || c.dilation != [1, 1] || c.groups != 1 || c.stride[0] != c.stride[1]
+        {
+            return None;
+        }
+        let pad = match c.padding {
+            PaddingConfig2d::Valid => 0,
+            PaddingConfig2d::Explicit(t, l, b, r) if t == l && l == b && b == r => t,
+            _ => return None,
+        };
+        let [oc, ic, kh, kw] = c.weight.dims();
+        let [n, xc, h, w] = x.dims();
+        let g = crate::kernels::grad::Geometry { n, ic, oc, h, w, k: kh, stride: c.stride[0], pad };
+        (kh == kw && xc == ic && g.supported()).then_some((c.stride[0], pad))
     }
 
     fn options(stride: usize, pad: usize) -> ConvOptions<2> {
