@@ -27,6 +27,7 @@ pub mod rng;
 pub mod sampler;
 pub mod schedule;
 pub mod score;
+pub mod silu_op;
 pub mod solver;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod train;

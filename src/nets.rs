@@ -6,10 +6,10 @@ use crate::error::{Error, Result};
 use crate::rng::tensor2;
 use crate::schedule::Path;
 use crate::score::{FromPrediction, Prediction, Predictor};
+use crate::silu_op::silu;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Embedding, EmbeddingConfig, GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d};
-use burn::tensor::activation::silu;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 /// Sinusoidal features of t ∈ [0, 1], `[B] -> [B, dim]`.

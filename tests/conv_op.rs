@@ -1,6 +1,7 @@
 //! The training convolution (src/conv_op.rs, a burn backend extension on the blocked kernels)
 //! against burn flex's own conv2d under autodiff, in f32: the output and the gradients with
-//! respect to the input, the weight and the bias, over random shapes.
+//! respect to the input, the weight and the bias, over random shapes; and the fused SiLU
+//! (src/silu_op.rs) against burn's.
 #![cfg(not(target_arch = "wasm32"))]
 
 use burn::tensor::module::conv2d;
@@ -89,4 +90,26 @@ fn forward_and_gradients_match_flex_autodiff_over_random_shapes() {
         }
     }
     eprintln!("worst relative errors (output, dx, dw, db): {worst:?}");
+}
+
+#[test]
+fn fused_silu_and_its_gradient_match_flex_autodiff() {
+    let d = cpu(Precision::F32).unwrap();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for n in [1, 7, 1000, 70_001] {
+        let x = tensor(rng.vec(n).into_iter().map(|v| 12.0 * v).collect(), [n], &d);
+        let r = tensor(rng.vec(n), [n], &d);
+        let run = |f: &dyn Fn(Tensor<1>) -> Tensor<1>| {
+            let xa = x.clone().autodiff().require_grad();
+            let y = f(xa.clone());
+            let grads = (y.clone() * r.clone().autodiff()).sum().backward();
+            [host(y.inner()), host(xa.grad(&grads).unwrap())]
+        };
+        let reference = run(&burn::tensor::activation::silu);
+        let fused = run(&dg::silu_op::fused_silu);
+        for (i, name) in ["output", "gradient"].iter().enumerate() {
+            let e = rel_err(&fused[i], &reference[i]);
+            assert!(e < 1e-5, "{n} elements: {name} off by {e:e}");
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! A few flow-matching steps of the Fashion-MNIST U-Net (Adam, as `dg train` takes them) from
-//! the same initial weights and batches, with the convolutions on the blocked kernels
-//! (src/conv_op.rs) and on burn flex (`DG_HOST_KERNELS=0`): the same loss at every step.
+//! the same initial weights and batches, with the convolutions and SiLU on the kernels
+//! (src/conv_op.rs, src/silu_op.rs) and on burn flex (`DG_HOST_KERNELS=0`): the same loss at
+//! every step.
 //! Alone in its binary because it sets an environment variable.
 #![cfg(not(target_arch = "wasm32"))]
 
