@@ -101,7 +101,7 @@ mod fast {
             let dy = grads.consume::<Flex>(&ops.node);
             let x: FlexTensor = checkpointer.retrieve_node_output(ops.state);
             if let Some(node) = node_x {
-                grads.register::<Flex>(node.id, map(&x, Some(&dy), |x, dy, dx| backward(x, dy, dx)));
+                grads.register::<Flex>(node.id, map(&x, Some(&dy), backward));
             }
         }
     }
