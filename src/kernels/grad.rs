@@ -94,7 +94,9 @@ pub fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> (Vec<f32>, Vec<f32>) 
     let dyb = blocked(dy, g.n, g.oc, (oh, ow), (oh, ow), 0, 1);
     let (xlen, dylen) = (xp.image_len(), dyb.image_len());
     let ocb = g.oc.div_ceil(L);
-    let len = ocb * g.ic * kk * L;
+    // the weight gradient, [oc / L][ic][k][k][L], then the bias gradient, [oc / L][L]
+    let wlen = ocb * g.ic * kk * L;
+    let len = wlen + ocb * L;
     let isa = isa();
     let packed = (0..g.n)
         .into_par_iter()
@@ -113,7 +115,14 @@ pub fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> (Vec<f32>, Vec<f32>) 
                     s: g.stride,
                     ocb,
                 };
-                image(isa, &a, &mut acc);
+                let (dw, db) = acc.split_at_mut(wlen);
+                image(isa, &a, dw);
+                // per lane, so that it vectorises (one sum per channel would not)
+                for (db, dy) in db.chunks_exact_mut(L).zip(a.dy.chunks_exact(oh * ow * L)) {
+                    for v in dy.chunks_exact(L) {
+                        db.iter_mut().zip(v).for_each(|(b, v)| *b += v);
+                    }
+                }
                 acc
             },
         )
@@ -133,13 +142,7 @@ pub fn weight_grad(g: &Geometry, x: &[f32], dy: &[f32]) -> (Vec<f32>, Vec<f32>) 
             }
         }
     }
-    let mut db = vec![0.0; g.oc];
-    for n in 0..g.n {
-        for (o, b) in db.iter_mut().enumerate() {
-            *b += dy[(n * g.oc + o) * oh * ow..][..oh * ow].iter().sum::<f32>();
-        }
-    }
-    (dw, db)
+    (dw, packed[wlen..][..g.oc].to_vec())
 }
 
 /// `x` in the blocked layout with a zero border of `pad` pixels.
