@@ -8,8 +8,9 @@
 //!   multiply-adds are by zeros (the stride-2 layers are a small part of the U-Net).
 //! - The weight gradient is a reduction over images and output pixels: a register tile of `C`
 //!   input channels × all `k·k` taps, one output-gradient vector (sixteen output channels) per
-//!   pixel broadcast-multiplied by one input value per tile entry, stored once per image.
-//!   Images are split over the cores, each thread summing into its own buffer.
+//!   pixel broadcast-multiplied by one input value per tile entry, stored once per image; the
+//!   bias gradient (the output gradient summed per channel) rides along. Images are split over
+//!   the cores, each thread summing into its own buffer.
 
 use super::conv::{Conv, Lanes, Portable};
 use super::{Blocked, Fused, Isa, L, Split, isa};
