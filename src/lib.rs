@@ -9,6 +9,7 @@ pub mod alignment;
 pub mod canvas;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod classifier;
+pub mod conv_op;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod data;
 pub mod density;
@@ -26,6 +27,7 @@ pub mod rng;
 pub mod sampler;
 pub mod schedule;
 pub mod score;
+pub mod silu_op;
 pub mod solver;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod train;

@@ -1,14 +1,15 @@
 //! The trained velocity networks (linear flow matching, SPEC 1): an MLP for the 2-D lab and a
 //! small class-conditional U-Net for 28×28 images. Both see the noise fraction `t = σ(λ)`.
 
+use crate::conv_op::forward as conv;
 use crate::error::{Error, Result};
 use crate::rng::tensor2;
 use crate::schedule::Path;
 use crate::score::{FromPrediction, Prediction, Predictor, Rows};
+use crate::silu_op::silu;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Embedding, EmbeddingConfig, GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d};
-use burn::tensor::activation::silu;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 /// Sinusoidal features of t ∈ [0, 1], `[B] -> [B, dim]`.
@@ -102,11 +103,11 @@ impl ResBlock {
     }
 
     fn forward(&self, x: Tensor<4>, emb: Tensor<2>) -> Tensor<4> {
-        let h = self.conv1.forward(silu(self.norm1.forward(x.clone())));
+        let h = conv(&self.conv1, silu(self.norm1.forward(x.clone())));
         let h = h + self.emb.forward(silu(emb)).unsqueeze_dim::<3>(2).unsqueeze_dim::<4>(3);
-        let h = self.conv2.forward(silu(self.norm2.forward(h)));
+        let h = conv(&self.conv2, silu(self.norm2.forward(h)));
         let skip = match &self.skip {
-            Some(conv) => conv.forward(x),
+            Some(c) => conv(c, x),
             None => x,
         };
         h + skip
@@ -199,13 +200,13 @@ impl UNet {
         let e = self.time1.weight.dims()[0];
         let temb = self.time2.forward(silu(self.time1.forward(time_features(t, e))));
         let emb = temb + self.label.forward(labels.unsqueeze_dim::<2>(1)).squeeze_dim::<2>(1);
-        let h0 = self.conv_in.forward(x);
+        let h0 = conv(&self.conv_in, x);
         let h1 = self.down1.forward(h0, emb.clone());
-        let h2 = self.down2.forward(self.pool1.forward(h1.clone()), emb.clone());
-        let m = self.mid.forward(self.pool2.forward(h2.clone()), emb.clone());
+        let h2 = self.down2.forward(conv(&self.pool1, h1.clone()), emb.clone());
+        let m = self.mid.forward(conv(&self.pool2, h2.clone()), emb.clone());
         let u2 = self.up2.forward(Tensor::cat(vec![upsample(m), h2], 1), emb.clone());
         let u1 = self.up1.forward(Tensor::cat(vec![upsample(u2), h1], 1), emb);
-        self.conv_out.forward(silu(self.norm_out.forward(u1)))
+        conv(&self.conv_out, silu(self.norm_out.forward(u1)))
     }
 }
 

@@ -187,13 +187,13 @@ fn image(isa: Isa, a: &mut Args) {
 }
 
 #[cfg(target_arch = "x86_64")]
-mod x86 {
+pub(crate) mod x86 {
     use super::{Args, Lanes, image_tiles};
     use std::arch::x86_64::*;
 
     /// One AVX-512 register.
     #[derive(Clone, Copy)]
-    struct Zmm(__m512);
+    pub(crate) struct Zmm(__m512);
 
     impl Lanes for Zmm {
         #[inline(always)]
@@ -220,7 +220,7 @@ mod x86 {
 
     /// Two AVX2 registers.
     #[derive(Clone, Copy)]
-    struct Ymm2(__m256, __m256);
+    pub(crate) struct Ymm2(__m256, __m256);
 
     impl Lanes for Ymm2 {
         #[inline(always)]

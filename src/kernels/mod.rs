@@ -11,6 +11,8 @@
 //! elsewhere. Natively the batch is split over the cores with rayon; wasm32 runs on one thread.
 
 pub mod conv;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod grad;
 pub mod norm;
 
 /// Channels per block of the blocked layout.
