@@ -180,8 +180,8 @@ fn image(isa: Isa, a: &mut Args) {
         Isa::Avx2 => unsafe { x86::avx2(a) },
         // aarch64 always has NEON with fused multiply-add: 32 registers of 4 lanes.
         Isa::Neon => image_tiles::<Portable<Fused>, 6, 3>(a),
-        // wasm SIMD128 (no FMA); engines map it to 16 registers on x86.
-        Isa::Simd128 => image_tiles::<Portable<Split>, 3, 0>(a),
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        Isa::Simd128 => image_tiles::<wasm::Simd128, 3, 0>(a),
         _ => image_tiles::<Portable<Split>, 4, 0>(a),
     }
 }
@@ -261,6 +261,41 @@ mod x86 {
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn avx2(a: &mut Args) {
         image_tiles::<Ymm2, 6, 3>(a)
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod wasm {
+    use super::Lanes;
+    use core::arch::wasm32::*;
+
+    /// Four SIMD128 registers. No FMA in plain SIMD128 (relaxed-simd's is not everywhere):
+    /// a multiply and an add.
+    #[derive(Clone, Copy)]
+    pub(super) struct Simd128([v128; 4]);
+
+    impl Lanes for Simd128 {
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            // SAFETY: the caller's
+            unsafe { Simd128(core::array::from_fn(|i| v128_load(p.add(4 * i) as *const v128))) }
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f32) {
+            for (i, v) in self.0.into_iter().enumerate() {
+                // SAFETY: the caller's
+                unsafe { v128_store(p.add(4 * i) as *mut v128, v) }
+            }
+        }
+        #[inline(always)]
+        unsafe fn madd(x: f32, w: Self, acc: Self) -> Self {
+            let x = f32x4_splat(x);
+            Simd128(core::array::from_fn(|i| f32x4_add(acc.0[i], f32x4_mul(x, w.0[i]))))
+        }
+        #[inline(always)]
+        unsafe fn add(self, other: Self) -> Self {
+            Simd128(core::array::from_fn(|i| f32x4_add(self.0[i], other.0[i])))
+        }
     }
 }
 
