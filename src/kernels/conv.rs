@@ -173,10 +173,10 @@ fn pad_image(img: &[f32], cb: usize, h: usize, w: usize, pad: usize, buf: &mut V
 fn image(isa: Isa, a: &mut Args) {
     match isa {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `isa()` saw AVX-512F and FMA on this CPU.
+        // SAFETY: `available()` saw AVX-512F and FMA on this CPU.
         Isa::Avx512 => unsafe { x86::avx512(a) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `isa()` saw AVX2 and FMA on this CPU.
+        // SAFETY: `available()` saw AVX2 and FMA on this CPU.
         Isa::Avx2 => unsafe { x86::avx2(a) },
         // aarch64 always has NEON with fused multiply-add: 32 registers of 4 lanes.
         Isa::Neon => image_tiles::<Portable<Fused>, 6, 3>(a),

@@ -2,7 +2,7 @@
 //! pass over the blocked layout, and its forward-mode derivative (JVP). Statistics are
 //! accumulated in f64 per lane; the elementwise pass is compiled per instruction set.
 
-use super::{Blocked, L, for_each_image, for_each_image2, multiversion, silu, silu_prime};
+use super::{Blocked, L, for_each_image, for_each_image2, isa, multiversion, silu, silu_prime};
 
 /// `silu(GroupNorm(x))` with burn's parameters: `groups` groups of consecutive channels,
 /// biased variance, `eps` added before the square root, then `γ·x̂ + β`.
@@ -76,6 +76,7 @@ impl NormSilu {
         assert_eq!(x.c, self.c, "channels");
         let (cb, hw, len) = (x.blocks(), x.h * x.w, x.image_len());
         let mut out = Blocked::for_overwrite(x.n, x.c, x.h, x.w);
+        let isa = isa();
         for_each_image(&mut out.data, len, |n, o| {
             let img = &x.data[n * len..][..len];
             let (mu, rstd) = self.stats(img, cb, hw);
@@ -85,7 +86,7 @@ impl NormSilu {
                 a[ch] = s as f32;
                 b[ch] = (self.beta[ch] - mu[ch] * s) as f32;
             }
-            apply(img, o, &a, &b, hw);
+            apply(isa, img, o, &a, &b, hw);
         });
         out
     }
@@ -99,6 +100,7 @@ impl NormSilu {
         let count = (self.c / self.groups * hw) as f64;
         let mut out = Blocked::for_overwrite(x.n, x.c, x.h, x.w);
         let mut dout = Blocked::for_overwrite(x.n, x.c, x.h, x.w);
+        let isa = isa();
         for_each_image2(&mut out.data, &mut dout.data, len, |n, o, d| {
             let img = &x.data[n * len..][..len];
             let dimg = &dx.data[n * len..][..len];
@@ -126,7 +128,7 @@ impl NormSilu {
                 coef[ch] = [a as f32, (self.beta[ch] - mu[ch] * a) as f32, c as f32, e as f32];
             }
             let pick = |i: usize| coef.iter().map(|c| c[i]).collect::<Vec<f32>>();
-            apply_jvp(img, dimg, o, d, &pick(0), &pick(1), &pick(2), &pick(3), hw);
+            apply_jvp(isa, img, dimg, o, d, &pick(0), &pick(1), &pick(2), &pick(3), hw);
         });
         (out, dout)
     }
