@@ -301,16 +301,20 @@ where
 
 /// `eˣ` in plain arithmetic that vectorises (libm's `expf` is a scalar call): Cody–Waite
 /// reduction by ln 2 and a degree-6 polynomial (Cephes' `expf` coefficients), within a few
-/// ulp; saturates at the ends of f32's range.
+/// ulp; saturates at the ends of f32's range. `n = round(x·log₂e)` comes from adding
+/// 1.5·2²³, which leaves `n` in the low mantissa bits: no float-to-int conversion, which
+/// costs several instructions per vector in wasm SIMD128 (saturating semantics).
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
+    const SHIFT: f32 = 12_582_912.0;
     let x = x.clamp(-87.3, 88.3);
-    let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
+    let t = x * std::f32::consts::LOG2_E + SHIFT;
+    let n = t - SHIFT;
     let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
     let p =
         ((((1.987_569_1e-4 * r + 1.398_2e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 0.166_666_65) * r + 0.5;
     let y = p * r * r + r + 1.0;
-    y * f32::from_bits(((n as i32 + 127) << 23) as u32)
+    y * f32::from_bits(t.to_bits().wrapping_sub(SHIFT.to_bits()).wrapping_add(127) << 23)
 }
 
 /// Runs `f(n, out1_image, out2_image)` for every image of two outputs of the same shape.
@@ -332,17 +336,16 @@ where
     }
 }
 
+/// `σ(u) = 1 / (1 + e⁻ᵘ)`.
+#[inline(always)]
+pub fn sigmoid(u: f32) -> f32 {
+    1.0 / (1.0 + exp(-u))
+}
+
 /// `silu(u) = u·σ(u)`.
 #[inline(always)]
 pub fn silu(u: f32) -> f32 {
-    u / (1.0 + exp(-u))
-}
-
-/// `silu'(u) = σ(u)·(1 + u·(1 - σ(u)))`.
-#[inline(always)]
-pub fn silu_prime(u: f32) -> f32 {
-    let s = 1.0 / (1.0 + exp(-u));
-    s * (1.0 + u * (1.0 - s))
+    u * sigmoid(u)
 }
 
 /// `y = x·W + b` for rows of `x` (`[rows, i]`), `W` `[i, o]` (burn's Linear layout).
