@@ -181,7 +181,7 @@ fn image(isa: Isa, a: &mut Args) {
         // aarch64 always has NEON with fused multiply-add: 32 registers of 4 lanes.
         Isa::Neon => image_tiles::<Portable<Fused>, 6, 3>(a),
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        Isa::Simd128 => image_tiles::<wasm::Simd128, 3, 1>(a),
+        Isa::Simd128 => image_tiles::<wasm::Simd128, 3, 0>(a),
         _ => image_tiles::<Portable<Split>, 4, 0>(a),
     }
 }
