@@ -189,8 +189,8 @@ fn host<const D: usize>(t: burn::tensor::Tensor<D>) -> Vec<f32> {
 
 /// The host kernels as built for the browser, in every form the build can run (SIMD128 and the
 /// portable one), against burn flex in f32: convolutions of the U-Net's kinds (3×3 and 1×1,
-/// stride 1 and 2, odd sides, channel counts off the block size) and the shipped Fashion-MNIST
-/// U-Net with its forward-mode derivative, to 1e-5 relative.
+/// stride 1 and 2, odd sides, channel counts off the block size, few output channels) and the
+/// shipped Fashion-MNIST U-Net with its forward-mode derivative, to 1e-5 relative.
 #[wasm_bindgen_test]
 fn host_kernels_match_flex() {
     use burn::tensor::module::conv2d;
@@ -229,7 +229,7 @@ fn host_kernels_match_flex() {
     let scale: f64 = vjp.iter().zip(&dx).map(|(a, b)| f64::from((a * b).abs())).sum();
     for &isa in available() {
         for (i, &(n, ic, oc, side, k, stride, pad)) in
-            [(2, 1, 16, 28, 3, 1, 1), (3, 16, 32, 13, 3, 2, 1), (2, 48, 16, 9, 1, 1, 0), (1, 20, 5, 7, 3, 1, 0)]
+            [(2, 1, 16, 28, 3, 1, 1), (3, 16, 32, 13, 3, 2, 1), (2, 48, 16, 9, 1, 1, 0), (1, 20, 3, 7, 3, 1, 0)]
                 .iter()
                 .enumerate()
         {

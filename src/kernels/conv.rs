@@ -19,7 +19,15 @@ pub struct Conv {
     w: Vec<f32>,
     /// `[oc / L · L]`, zero beyond `oc`.
     bias: Vec<f32>,
+    /// For at most [`DOT_OC`] output channels, the weights again as `[oc][ic / L][k][k][L]`
+    /// (input channels in the lanes, zero beyond `ic`), for [`dot_image`].
+    dot: Option<Vec<f32>>,
 }
+
+/// Output channels up to which a convolution runs as dot products over input-channel lanes
+/// ([`dot_image`]): the register tiles would compute a whole block of sixteen output channels,
+/// all but these few of them zero (the U-Net's last layer has one).
+const DOT_OC: usize = 4;
 
 /// One image's work, as the kernels see it.
 struct Args<'a> {
@@ -30,6 +38,8 @@ struct Args<'a> {
     w: &'a [f32],
     /// `[oc / L · L]`.
     bias: &'a [f32],
+    /// [`Conv::dot`].
+    dot: Option<&'a [f32]>,
     res: Option<&'a [f32]>,
     out: &'a mut [f32],
     ic: usize,
@@ -72,7 +82,19 @@ impl Conv {
             assert_eq!(bias.len(), oc);
             b[..oc].copy_from_slice(bias);
         }
-        Conv { ic, oc, k, stride, pad, w, bias: b }
+        let dot = (oc <= DOT_OC).then(|| {
+            let icb = ic.div_ceil(L);
+            let mut d = vec![0.0; oc * icb * k * k * L];
+            for o in 0..oc {
+                for i in 0..ic {
+                    for t in 0..k * k {
+                        d[((o * icb + i / L) * k * k + t) * L + i % L] = weight[(o * ic + i) * k * k + t];
+                    }
+                }
+            }
+            d
+        });
+        Conv { ic, oc, k, stride, pad, w, bias: b, dot }
     }
 
     /// Output side for an input side.
@@ -127,6 +149,7 @@ impl Conv {
                     pw,
                     w: &self.w,
                     bias,
+                    dot: self.dot.as_deref(),
                     res,
                     out: o,
                     ic: self.ic,
@@ -216,6 +239,11 @@ mod x86 {
             // SAFETY: the caller's
             Zmm(unsafe { _mm512_add_ps(self.0, other.0) })
         }
+        #[inline(always)]
+        unsafe fn mul_add(self, w: Self, acc: Self) -> Self {
+            // SAFETY: the caller's
+            Zmm(unsafe { _mm512_fmadd_ps(self.0, w.0, acc.0) })
+        }
     }
 
     /// Two AVX2 registers.
@@ -248,6 +276,11 @@ mod x86 {
         unsafe fn add(self, other: Self) -> Self {
             // SAFETY: the caller's
             unsafe { Ymm2(_mm256_add_ps(self.0, other.0), _mm256_add_ps(self.1, other.1)) }
+        }
+        #[inline(always)]
+        unsafe fn mul_add(self, w: Self, acc: Self) -> Self {
+            // SAFETY: the caller's
+            unsafe { Ymm2(_mm256_fmadd_ps(self.0, w.0, acc.0), _mm256_fmadd_ps(self.1, w.1, acc.1)) }
         }
     }
 
@@ -301,6 +334,10 @@ mod wasm {
         unsafe fn add(self, other: Self) -> Self {
             Simd128(core::array::from_fn(|i| f32x4_add(self.0[i], other.0[i])))
         }
+        #[inline(always)]
+        unsafe fn mul_add(self, w: Self, acc: Self) -> Self {
+            Simd128(core::array::from_fn(|i| f32x4_add(acc.0[i], f32x4_mul(self.0[i], w.0[i]))))
+        }
     }
 }
 
@@ -310,6 +347,9 @@ mod wasm {
 /// unrolled taps), `K = 0` any other.
 #[inline(always)]
 fn image_tiles<V: Lanes, const T1: usize, const T2: usize>(a: &mut Args) {
+    if let Some(wd) = a.dot {
+        return dot_image::<V>(a, wd);
+    }
     match a.k {
         3 if V::UNROLL_TAPS => image_tiles_k::<V, T1, T2, 3>(a),
         1 => image_tiles_k::<V, T1, T2, 1>(a),
@@ -377,6 +417,22 @@ pub(crate) trait Lanes: Copy {
     /// # Safety
     /// The CPU must have the instruction set.
     unsafe fn add(self, other: Self) -> Self;
+    /// `acc + self·w`, lane by lane.
+    ///
+    /// # Safety
+    /// The CPU must have the instruction set.
+    unsafe fn mul_add(self, w: Self, acc: Self) -> Self;
+    /// The sum of the lanes.
+    ///
+    /// # Safety
+    /// The CPU must have the instruction set.
+    #[inline(always)]
+    unsafe fn sum(self) -> f32 {
+        let mut v = [0f32; L];
+        // SAFETY: `v` holds sixteen floats; the caller's for the instruction set.
+        unsafe { self.store(v.as_mut_ptr()) };
+        v.iter().sum()
+    }
 }
 
 /// Plain arrays: the auto-vectorised form for NEON, SIMD128 and scalar targets.
@@ -407,6 +463,56 @@ impl<M: Madd + Copy> Lanes for Portable<M> {
             self.0[l] += other.0[l];
         }
         self
+    }
+    #[inline(always)]
+    unsafe fn mul_add(self, w: Self, mut acc: Self) -> Self {
+        for l in 0..L {
+            acc.0[l] = M::madd(self.0[l], w.0[l], acc.0[l]);
+        }
+        acc
+    }
+}
+
+/// The image as dot products over input-channel lanes, one per output pixel and channel, for
+/// at most [`DOT_OC`] output channels (`wd`: [`Conv::dot`]); the store writes whole blocks.
+#[inline(always)]
+fn dot_image<V: Lanes>(a: &mut Args, wd: &[f32]) {
+    let (k, s, pw) = (a.k, a.s, a.pw);
+    let (icb, kk) = (a.ic.div_ceil(L), a.k * a.k);
+    let oc = wd.len() / (icb * kk * L);
+    let plane = a.ph * pw * L;
+    // every read and write below stays inside these bounds
+    assert!(a.ocb == 1 && oc <= L && a.bias.len() >= L && icb * plane <= a.x.len());
+    assert!(a.oh > 0 && a.ow > 0 && (a.oh - 1) * s + k <= a.ph && (a.ow - 1) * s + k <= pw);
+    assert!(a.oh * a.ow * L <= a.out.len() && a.res.is_none_or(|r| r.len() == a.out.len()));
+    let (xs, ws) = (a.x.as_ptr(), wd.as_ptr());
+    for oh in 0..a.oh {
+        for ow in 0..a.ow {
+            let at = (oh * a.ow + ow) * L;
+            let mut px: [f32; L] = match a.res {
+                Some(r) => r[at..at + L].try_into().expect("L lanes"),
+                None => [0.0; L],
+            };
+            for (o, v) in px.iter_mut().enumerate().take(oc) {
+                // SAFETY: the asserts above bound every offset: channel block `cb` < icb, row
+                // `oh·s + kh` < ph, column `ow·s + kw` < pw, weight `o` < oc; `image` only
+                // calls this with `V` the CPU has.
+                unsafe {
+                    let mut acc = V::load([0.0; L].as_ptr());
+                    for cb in 0..icb {
+                        for kh in 0..k {
+                            let row = xs.add(cb * plane + ((oh * s + kh) * pw + ow * s) * L);
+                            let wrow = ws.add(((o * icb + cb) * kk + kh * k) * L);
+                            for kw in 0..k {
+                                acc = V::load(row.add(kw * L)).mul_add(V::load(wrow.add(kw * L)), acc);
+                            }
+                        }
+                    }
+                    *v += acc.sum() + a.bias[o];
+                }
+            }
+            a.out[at..at + L].copy_from_slice(&px);
+        }
     }
 }
 
