@@ -16,7 +16,8 @@ use burn::tensor::{Device, FloatDType, Tensor, TensorData};
 
 /// Whether the host path serves `device`: burn's flex CPU backend in f32 (f64 keeps burn's
 /// exact path; wgpu is a GPU), natively and in the browser. `DG_HOST_KERNELS=0` turns it off
-/// natively (for comparisons).
+/// natively (for comparisons). In the page (SIMD128, batch 16, busy machine) a plain
+/// Fashion-MNIST step measured 39–56 ms against flex's 71–156 ms in the same rounds.
 pub fn serves(device: &Device) -> bool {
     if std::env::var("DG_HOST_KERNELS").is_ok_and(|v| v == "0") {
         return false;
