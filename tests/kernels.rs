@@ -12,7 +12,7 @@ use dg::device::{Precision, cpu};
 use dg::host_net::HostUNet;
 use dg::kernels::conv::Conv;
 use dg::kernels::norm::NormSilu;
-use dg::kernels::{Blocked, isa, upsample_concat};
+use dg::kernels::{Blocked, available, upsample_concat, with_isa};
 use dg::models::{Conditioning, conditioned};
 use dg::nets::{Conditioned, Net, score_model};
 use dg::rng::{BatchRng, tensor2};
@@ -69,12 +69,19 @@ fn rel_err(a: &[f32], b: &[f32]) -> f64 {
 
 #[test]
 fn convolutions_match_flex_over_random_shapes() {
+    for &isa in available() {
+        with_isa(isa, || random_convolutions(&format!("{isa:?}")));
+    }
+}
+
+fn random_convolutions(isa: &str) {
     let d = device();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut worst = 0f64;
     let mut cases = 0;
     while cases < 40 {
-        let (ic, oc) = (rng.range(1, 64), rng.range(1, 64));
+        // one case in four with the few output channels that run as dot products
+        let (ic, oc) = (rng.range(1, 64), if rng.below(4) == 0 { rng.range(1, 4) } else { rng.range(1, 64) });
         let (h, w) = (rng.range(5, 33), rng.range(5, 33));
         let k = if rng.below(4) == 0 { 1 } else { 3 };
         let stride = rng.range(1, 2);
@@ -106,16 +113,22 @@ fn convolutions_match_flex_over_random_shapes() {
             + t4(res.clone(), [n, oc, oh, ow], &d);
         let fused = conv.forward(&xb, true, Some(&extra), Some(&Blocked::from_nchw(&res, n, oc, oh, ow)));
         let e_fused = rel_err(&fused.to_nchw(), &host(expect));
-        let case = format!("n {n} ic {ic} oc {oc} {h}x{w} k {k} stride {stride} pad {pad}");
+        let case = format!("{isa}: n {n} ic {ic} oc {oc} {h}x{w} k {k} stride {stride} pad {pad}");
         assert!(e_plain < 1e-5, "{case}: relative error {e_plain:e} without bias");
         assert!(e_fused < 1e-5, "{case}: relative error {e_fused:e} with bias, extra and residual");
         worst = worst.max(e_plain).max(e_fused);
     }
-    println!("{cases} random convolutions on {:?}: worst relative error {worst:e} (bound 1e-5)", isa());
+    println!("{cases} random convolutions on {isa}: worst relative error {worst:e} (bound 1e-5)");
 }
 
 #[test]
 fn group_norm_silu_and_its_jvp_match_flex() {
+    for &isa in available() {
+        with_isa(isa, || group_norm_silu(&format!("{isa:?}")));
+    }
+}
+
+fn group_norm_silu(isa: &str) {
     let d = device();
     let mut rng = Rng(7);
     for (n, c, groups, side) in [(3, 16, 8, 28), (2, 48, 8, 14), (4, 20, 4, 7), (1, 64, 8, 9)] {
@@ -130,7 +143,7 @@ fn group_norm_silu_and_its_jvp_match_flex() {
         let xb = Blocked::from_nchw(&x, n, c, side, side);
         let expect = host(silu(gn.forward(t4(x.clone(), shape, &d))));
         let e = rel_err(&ns.forward(&xb).to_nchw(), &expect);
-        assert!(e < 1e-5, "{n}x{c}x{side}: relative error {e:e}");
+        assert!(e < 1e-5, "{isa} {n}x{c}x{side}: relative error {e:e}");
         // the JVP against autodiff: Σ dy·w through burn equals w-weighted (∂y/∂x)dx summed
         let (y, dy) = ns.jvp(&xb, &Blocked::from_nchw(&dx, n, c, side, side));
         assert!(rel_err(&y.to_nchw(), &expect) < 1e-5);
@@ -142,7 +155,7 @@ fn group_norm_silu_and_its_jvp_match_flex() {
         let autodiff: f64 = g.iter().zip(&dx).map(|(a, b)| f64::from(a * b)).sum();
         let forward: f64 = dy.to_nchw().iter().zip(&wts).map(|(a, b)| f64::from(a * b)).sum();
         let scale: f64 = g.iter().zip(&dx).map(|(a, b)| f64::from((a * b).abs())).sum();
-        assert!((autodiff - forward).abs() < 1e-5 * scale, "{n}x{c}x{side}: wᵀJdx {forward} vs {autodiff}");
+        assert!((autodiff - forward).abs() < 1e-5 * scale, "{isa} {n}x{c}x{side}: wᵀJdx {forward} vs {autodiff}");
     }
 }
 
@@ -190,12 +203,14 @@ fn host_unet_matches_burn_on_the_shipped_weights() {
         let host_net = HostUNet::new(fashion(&d, cfg));
         for (b, lambda) in [(5, -3.0), (8, 0.0), (3, 4.0)] {
             let x = normal(&mut rng, b, 784, &d).mul_scalar(1.0 + f64::exp(-lambda).sqrt());
-            let got = host(host_net.predict(x.clone(), lambda));
-            let expect = host(host_net.burn.predict(x, lambda));
-            let e = rel_err(&got, &expect);
-            println!("U-Net, cfg {cfg}, batch {b}, λ {lambda}: relative error {e:e}");
-            // f32 through 21 layers with different summation orders (and a polynomial exp)
-            assert!(e < 2e-5, "cfg {cfg} batch {b} λ {lambda}: relative error {e:e}");
+            let expect = host(host_net.burn.predict(x.clone(), lambda));
+            for &isa in available() {
+                let got = with_isa(isa, || host(host_net.predict(x.clone(), lambda)));
+                let e = rel_err(&got, &expect);
+                println!("U-Net on {isa:?}, cfg {cfg}, batch {b}, λ {lambda}: relative error {e:e}");
+                // f32 through 21 layers with different summation orders (and a polynomial exp)
+                assert!(e < 2e-5, "{isa:?} cfg {cfg} batch {b} λ {lambda}: relative error {e:e}");
+            }
         }
     }
 }

@@ -174,3 +174,82 @@ async fn bad_input_is_a_js_error_not_a_panic() {
     let r = dg::web::chi_quantile(2, 0.5).map_err(JsValue::from).unwrap();
     assert!((r - (2.0f64 * 2f64.ln()).sqrt()).abs() < 1e-9, "χ_2 median is sqrt(2 ln 2), got {r}");
 }
+
+/// `max |a - b| / max |b|`: the error relative to the output's scale.
+fn rel_err(a: &[f32], b: &[f32]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let scale = b.iter().fold(0f64, |m, v| m.max(f64::from(v.abs())));
+    let err = a.iter().zip(b).fold(0f64, |m, (x, y)| m.max(f64::from((x - y).abs())));
+    err / scale.max(1e-30)
+}
+
+fn host<const D: usize>(t: burn::tensor::Tensor<D>) -> Vec<f32> {
+    t.into_data().try_to_vec::<f32>().unwrap()
+}
+
+/// The host kernels as built for the browser, in every form the build can run (SIMD128 and the
+/// portable one), against burn flex in f32: convolutions of the U-Net's kinds (3×3 and 1×1,
+/// stride 1 and 2, odd sides, channel counts off the block size, few output channels) and the
+/// shipped Fashion-MNIST U-Net with its forward-mode derivative, to 1e-5 relative.
+#[wasm_bindgen_test]
+fn host_kernels_match_flex() {
+    use burn::tensor::module::conv2d;
+    use burn::tensor::ops::ConvOptions;
+    use burn::tensor::{Tensor, TensorData};
+    use dg::kernels::{Blocked, available, conv::Conv, with_isa};
+    use dg::score::Predictor;
+
+    let d = dg::device::cpu(dg::device::Precision::F32).unwrap();
+    let t4 = |v: &[f32], s: [usize; 4]| Tensor::<4>::from_data(TensorData::new(v.to_vec(), s), &d);
+    // a fixed pseudo-random fill in [-1, 1)
+    let fill = |n: usize, seed: u32| -> Vec<f32> {
+        (0..n as u32)
+            .map(|i| {
+                ((i.wrapping_mul(2_654_435_761) ^ seed).wrapping_mul(2_246_822_519) >> 8) as f32 / 8_388_608.0 - 1.0
+            })
+            .collect()
+    };
+    let bytes = include_bytes!("../models/fashion.safetensors").to_vec();
+    let dg::nets::Net::UNet(net, config) = dg::nets::Net::from_bytes(bytes, "fashion", &d).unwrap() else {
+        panic!("fashion is a U-Net")
+    };
+    let cond = dg::models::Conditioning { classes: vec![3, 1, 4], cfg: 2.0, ..Default::default() };
+    let unet = dg::host_net::HostUNet::new(dg::models::conditioned(net, config, &cond));
+    let (b, lambda) = (3, 0.5);
+    let x = fill(b * 784, 5);
+    let dx = fill(b * 784, 6);
+    let tensor = |v: &[f32]| Tensor::<2>::from_data(TensorData::new(v.to_vec(), [b, 784]), &d);
+    let expect = host(unet.burn.predict(tensor(&x), lambda));
+    // the derivative along dx from flex's autodiff: (∂v/∂x)ᵀw·dx summed, against wᵀ(J dx)
+    let w = fill(b * 784, 7);
+    let xa = tensor(&x).autodiff().require_grad();
+    let grads = (unet.burn.predict(xa.clone(), lambda) * tensor(&w)).sum().backward();
+    let vjp = host(xa.grad(&grads).unwrap());
+    let reverse: f64 = vjp.iter().zip(&dx).map(|(a, b)| f64::from(a * b)).sum();
+    let scale: f64 = vjp.iter().zip(&dx).map(|(a, b)| f64::from((a * b).abs())).sum();
+    for &isa in available() {
+        for (i, &(n, ic, oc, side, k, stride, pad)) in
+            [(2, 1, 16, 28, 3, 1, 1), (3, 16, 32, 13, 3, 2, 1), (2, 48, 16, 9, 1, 1, 0), (1, 20, 3, 7, 3, 1, 0)]
+                .iter()
+                .enumerate()
+        {
+            let seed = 100 * i as u32;
+            let (xv, wv, bias) =
+                (fill(n * ic * side * side, seed), fill(oc * ic * k * k, seed + 1), fill(oc, seed + 2));
+            let conv = Conv::new(&wv, Some(&bias), ic, oc, k, stride, pad);
+            let got = with_isa(isa, || conv.forward(&Blocked::from_nchw(&xv, n, ic, side, side), true, None, None));
+            let opts = ConvOptions::new([stride, stride], [pad, pad], [1, 1], 1);
+            let bt = Tensor::<1>::from_data(TensorData::new(bias.clone(), [oc]), &d);
+            let want = conv2d(t4(&xv, [n, ic, side, side]), t4(&wv, [oc, ic, k, k]), Some(bt), opts);
+            let e = rel_err(&got.to_nchw(), &host(want));
+            web_sys_log(&format!("{isa:?} conv {ic}→{oc} {side}² k {k} stride {stride}: relative error {e:e}"));
+            assert!(e < 1e-5, "{isa:?} conv {ic}→{oc} {side}² k {k} stride {stride}: relative error {e:e}");
+        }
+        let (v, jv) = with_isa(isa, || unet.predict_jvp(tensor(&x), lambda, tensor(&dx))).unwrap();
+        let e = rel_err(&host(v), &expect);
+        let forward: f64 = host(jv).iter().zip(&w).map(|(a, b)| f64::from(a * b)).sum();
+        web_sys_log(&format!("{isa:?} U-Net: relative error {e:e}; wᵀJdx {forward} vs autodiff {reverse}"));
+        assert!(e < 1e-5, "{isa:?} U-Net: relative error {e:e}");
+        assert!((forward - reverse).abs() < 1e-5 * scale, "{isa:?} U-Net: wᵀJdx {forward} vs autodiff {reverse}");
+    }
+}

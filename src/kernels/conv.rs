@@ -19,7 +19,15 @@ pub struct Conv {
     w: Vec<f32>,
     /// `[oc / L · L]`, zero beyond `oc`.
     bias: Vec<f32>,
+    /// For at most [`DOT_OC`] output channels, the weights again as `[oc][ic / L][k][k][L]`
+    /// (input channels in the lanes, zero beyond `ic`), for [`dot_image`].
+    dot: Option<Vec<f32>>,
 }
+
+/// Output channels up to which a convolution runs as dot products over input-channel lanes
+/// ([`dot_image`]): the register tiles would compute a whole block of sixteen output channels,
+/// all but these few of them zero (the U-Net's last layer has one).
+const DOT_OC: usize = 4;
 
 /// One image's work, as the kernels see it.
 struct Args<'a> {
@@ -30,6 +38,8 @@ struct Args<'a> {
     w: &'a [f32],
     /// `[oc / L · L]`.
     bias: &'a [f32],
+    /// [`Conv::dot`].
+    dot: Option<&'a [f32]>,
     res: Option<&'a [f32]>,
     out: &'a mut [f32],
     ic: usize,
@@ -72,7 +82,19 @@ impl Conv {
             assert_eq!(bias.len(), oc);
             b[..oc].copy_from_slice(bias);
         }
-        Conv { ic, oc, k, stride, pad, w, bias: b }
+        let dot = (oc <= DOT_OC).then(|| {
+            let icb = ic.div_ceil(L);
+            let mut d = vec![0.0; oc * icb * k * k * L];
+            for o in 0..oc {
+                for i in 0..ic {
+                    for t in 0..k * k {
+                        d[((o * icb + i / L) * k * k + t) * L + i % L] = weight[(o * ic + i) * k * k + t];
+                    }
+                }
+            }
+            d
+        });
+        Conv { ic, oc, k, stride, pad, w, bias: b, dot }
     }
 
     /// Output side for an input side.
@@ -127,6 +149,7 @@ impl Conv {
                     pw,
                     w: &self.w,
                     bias,
+                    dot: self.dot.as_deref(),
                     res,
                     out: o,
                     ic: self.ic,
@@ -173,15 +196,15 @@ fn pad_image(img: &[f32], cb: usize, h: usize, w: usize, pad: usize, buf: &mut V
 fn image(isa: Isa, a: &mut Args) {
     match isa {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `isa()` saw AVX-512F and FMA on this CPU.
+        // SAFETY: `available()` saw AVX-512F and FMA on this CPU.
         Isa::Avx512 => unsafe { x86::avx512(a) },
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `isa()` saw AVX2 and FMA on this CPU.
+        // SAFETY: `available()` saw AVX2 and FMA on this CPU.
         Isa::Avx2 => unsafe { x86::avx2(a) },
         // aarch64 always has NEON with fused multiply-add: 32 registers of 4 lanes.
         Isa::Neon => image_tiles::<Portable<Fused>, 6, 3>(a),
-        // wasm SIMD128 (no FMA); engines map it to 16 registers on x86.
-        Isa::Simd128 => image_tiles::<Portable<Split>, 3, 0>(a),
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        Isa::Simd128 => image_tiles::<wasm::Simd128, 2, 0>(a),
         _ => image_tiles::<Portable<Split>, 4, 0>(a),
     }
 }
@@ -216,6 +239,11 @@ pub(crate) mod x86 {
             // SAFETY: the caller's
             Zmm(unsafe { _mm512_add_ps(self.0, other.0) })
         }
+        #[inline(always)]
+        unsafe fn mul_add(self, w: Self, acc: Self) -> Self {
+            // SAFETY: the caller's
+            Zmm(unsafe { _mm512_fmadd_ps(self.0, w.0, acc.0) })
+        }
     }
 
     /// Two AVX2 registers.
@@ -249,6 +277,11 @@ pub(crate) mod x86 {
             // SAFETY: the caller's
             unsafe { Ymm2(_mm256_add_ps(self.0, other.0), _mm256_add_ps(self.1, other.1)) }
         }
+        #[inline(always)]
+        unsafe fn mul_add(self, w: Self, acc: Self) -> Self {
+            // SAFETY: the caller's
+            unsafe { Ymm2(_mm256_fmadd_ps(self.0, w.0, acc.0), _mm256_fmadd_ps(self.1, w.1, acc.1)) }
+        }
     }
 
     /// 32 registers of 16 lanes: tiles of up to 14 pixels × 2 blocks (28 accumulators).
@@ -264,13 +297,61 @@ pub(crate) mod x86 {
     }
 }
 
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod wasm {
+    use super::Lanes;
+    use core::arch::wasm32::*;
+
+    /// Four SIMD128 registers. No FMA in plain SIMD128 (relaxed-simd's is not everywhere):
+    /// a multiply and an add. Tiles of 2 pixels × 1 block: 8 accumulators, 4 weights and
+    /// 2 broadcasts fit the 16 registers engines have on x86 (3 pixels spilled, in V8).
+    #[derive(Clone, Copy)]
+    pub(super) struct Simd128([v128; 4]);
+
+    impl Lanes for Simd128 {
+        /// Unrolled, LLVM hoists the nine taps' loads ahead of the arithmetic and the engine
+        /// (16 registers on x86) spills them: 2.1 against 1.7 ms for a 16→16 3×3 layer at
+        /// 28×28, batch 16, in V8.
+        const UNROLL_TAPS: bool = false;
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            // SAFETY: the caller's
+            unsafe { Simd128(core::array::from_fn(|i| v128_load(p.add(4 * i) as *const v128))) }
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f32) {
+            for (i, v) in self.0.into_iter().enumerate() {
+                // SAFETY: the caller's
+                unsafe { v128_store(p.add(4 * i) as *mut v128, v) }
+            }
+        }
+        #[inline(always)]
+        unsafe fn madd(x: f32, w: Self, acc: Self) -> Self {
+            let x = f32x4_splat(x);
+            Simd128(core::array::from_fn(|i| f32x4_add(acc.0[i], f32x4_mul(x, w.0[i]))))
+        }
+        #[inline(always)]
+        unsafe fn add(self, other: Self) -> Self {
+            Simd128(core::array::from_fn(|i| f32x4_add(self.0[i], other.0[i])))
+        }
+        #[inline(always)]
+        unsafe fn mul_add(self, w: Self, acc: Self) -> Self {
+            Simd128(core::array::from_fn(|i| f32x4_add(acc.0[i], f32x4_mul(self.0[i], w.0[i]))))
+        }
+    }
+}
+
 /// Covers the image's output with tiles: pairs of channel blocks with up to `T2` pixels
 /// (none when `T2` is 0), then single blocks with up to `T1`.
-/// The kernel side is a constant for 3×3 and 1×1 (fully unrolled taps), `K = 0` any other.
+/// The kernel side is a constant for 3×3 (where [`Lanes::UNROLL_TAPS`]) and 1×1 (fully
+/// unrolled taps), `K = 0` any other.
 #[inline(always)]
 fn image_tiles<V: Lanes, const T1: usize, const T2: usize>(a: &mut Args) {
+    if let Some(wd) = a.dot {
+        return dot_image::<V>(a, wd);
+    }
     match a.k {
-        3 => image_tiles_k::<V, T1, T2, 3>(a),
+        3 if V::UNROLL_TAPS => image_tiles_k::<V, T1, T2, 3>(a),
         1 => image_tiles_k::<V, T1, T2, 1>(a),
         _ => image_tiles_k::<V, T1, T2, 0>(a),
     }
@@ -318,6 +399,8 @@ fn row<V: Lanes, const B: usize, const TMAX: usize, const K: usize>(a: &mut Args
 /// set. Methods are `#[inline(always)]` so that they compile inside the `#[target_feature]`
 /// wrapper they are called from.
 pub(crate) trait Lanes: Copy {
+    /// Whether a 3×3 kernel's nine taps may be unrolled at compile time.
+    const UNROLL_TAPS: bool = true;
     /// Sixteen floats from `p`.
     ///
     /// # Safety
@@ -334,6 +417,22 @@ pub(crate) trait Lanes: Copy {
     /// # Safety
     /// The CPU must have the instruction set.
     unsafe fn add(self, other: Self) -> Self;
+    /// `acc + self·w`, lane by lane.
+    ///
+    /// # Safety
+    /// The CPU must have the instruction set.
+    unsafe fn mul_add(self, w: Self, acc: Self) -> Self;
+    /// The sum of the lanes.
+    ///
+    /// # Safety
+    /// The CPU must have the instruction set.
+    #[inline(always)]
+    unsafe fn sum(self) -> f32 {
+        let mut v = [0f32; L];
+        // SAFETY: `v` holds sixteen floats; the caller's for the instruction set.
+        unsafe { self.store(v.as_mut_ptr()) };
+        v.iter().sum()
+    }
 }
 
 /// Plain arrays: the auto-vectorised form for NEON, SIMD128 and scalar targets.
@@ -364,6 +463,56 @@ impl<M: Madd + Copy> Lanes for Portable<M> {
             self.0[l] += other.0[l];
         }
         self
+    }
+    #[inline(always)]
+    unsafe fn mul_add(self, w: Self, mut acc: Self) -> Self {
+        for l in 0..L {
+            acc.0[l] = M::madd(self.0[l], w.0[l], acc.0[l]);
+        }
+        acc
+    }
+}
+
+/// The image as dot products over input-channel lanes, one per output pixel and channel, for
+/// at most [`DOT_OC`] output channels (`wd`: [`Conv::dot`]); the store writes whole blocks.
+#[inline(always)]
+fn dot_image<V: Lanes>(a: &mut Args, wd: &[f32]) {
+    let (k, s, pw) = (a.k, a.s, a.pw);
+    let (icb, kk) = (a.ic.div_ceil(L), a.k * a.k);
+    let oc = wd.len() / (icb * kk * L);
+    let plane = a.ph * pw * L;
+    // every read and write below stays inside these bounds
+    assert!(a.ocb == 1 && oc <= L && a.bias.len() >= L && icb * plane <= a.x.len());
+    assert!(a.oh > 0 && a.ow > 0 && (a.oh - 1) * s + k <= a.ph && (a.ow - 1) * s + k <= pw);
+    assert!(a.oh * a.ow * L <= a.out.len() && a.res.is_none_or(|r| r.len() == a.out.len()));
+    let (xs, ws) = (a.x.as_ptr(), wd.as_ptr());
+    for oh in 0..a.oh {
+        for ow in 0..a.ow {
+            let at = (oh * a.ow + ow) * L;
+            let mut px: [f32; L] = match a.res {
+                Some(r) => r[at..at + L].try_into().expect("L lanes"),
+                None => [0.0; L],
+            };
+            for (o, v) in px.iter_mut().enumerate().take(oc) {
+                // SAFETY: the asserts above bound every offset: channel block `cb` < icb, row
+                // `oh·s + kh` < ph, column `ow·s + kw` < pw, weight `o` < oc; `image` only
+                // calls this with `V` the CPU has.
+                unsafe {
+                    let mut acc = V::load([0.0; L].as_ptr());
+                    for cb in 0..icb {
+                        for kh in 0..k {
+                            let row = xs.add(cb * plane + ((oh * s + kh) * pw + ow * s) * L);
+                            let wrow = ws.add(((o * icb + cb) * kk + kh * k) * L);
+                            for kw in 0..k {
+                                acc = V::load(row.add(kw * L)).mul_add(V::load(wrow.add(kw * L)), acc);
+                            }
+                        }
+                    }
+                    *v += acc.sum() + a.bias[o];
+                }
+            }
+            a.out[at..at + L].copy_from_slice(&px);
+        }
     }
 }
 

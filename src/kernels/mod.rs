@@ -4,11 +4,12 @@
 //! one output pixel's sixteen channels fill one AVX-512 register (two AVX2, four NEON or
 //! SIMD128 registers).
 //!
-//! One source serves every target: the loops are plain Rust written to auto-vectorise, and
-//! each kernel is compiled several times behind run-time dispatch ([`Isa`]): AVX-512 and
-//! AVX2+FMA on x86_64 (`is_x86_feature_detected!` + `#[target_feature]` wrappers), NEON on
-//! aarch64 (always there), SIMD128 on wasm32 when the build enables it, plain scalar code
-//! elsewhere. Natively the batch is split over the cores with rayon; wasm32 runs on one thread.
+//! One source serves every target, each kernel compiled several times behind run-time dispatch
+//! ([`Isa`]): AVX-512 and AVX2+FMA on x86_64 (`is_x86_feature_detected!` + `#[target_feature]`
+//! wrappers), NEON on aarch64 (always there), SIMD128 on wasm32 when the build enables it,
+//! plain scalar code elsewhere. The convolution's register tiles name each target's vectors
+//! (`conv::Lanes`); the other loops are plain Rust written to auto-vectorise. Natively the
+//! batch is split over the cores with rayon; in the browser each worker runs on one thread.
 
 pub mod conv;
 #[cfg(not(target_arch = "wasm32"))]
@@ -18,38 +19,42 @@ pub mod norm;
 /// Channels per block of the blocked layout.
 pub const L: usize = 16;
 
-/// The instruction set the kernels run with, detected once.
+/// The instruction set the kernels run with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Isa {
     Avx512,
     Avx2,
     Neon,
     Simd128,
+    /// The portable form compiled for the target's baseline.
     Scalar,
 }
 
-/// What this machine offers, detected on first use.
-pub fn isa() -> Isa {
+/// Every form this machine can run, best first; the last is always [`Isa::Scalar`].
+pub fn available() -> &'static [Isa] {
     #[cfg(target_arch = "x86_64")]
     {
-        static DETECTED: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
-        *DETECTED.get_or_init(|| {
-            if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
-                Isa::Avx512
-            } else if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                Isa::Avx2
-            } else {
-                Isa::Scalar
+        static DETECTED: std::sync::OnceLock<Vec<Isa>> = std::sync::OnceLock::new();
+        DETECTED.get_or_init(|| {
+            let fma = std::is_x86_feature_detected!("fma");
+            let mut v = Vec::new();
+            if fma && std::is_x86_feature_detected!("avx512f") {
+                v.push(Isa::Avx512);
             }
+            if fma && std::is_x86_feature_detected!("avx2") {
+                v.push(Isa::Avx2);
+            }
+            v.push(Isa::Scalar);
+            v
         })
     }
     #[cfg(target_arch = "aarch64")]
     {
-        Isa::Neon
+        &[Isa::Neon, Isa::Scalar]
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        Isa::Simd128
+        &[Isa::Simd128, Isa::Scalar]
     }
     #[cfg(not(any(
         target_arch = "x86_64",
@@ -57,8 +62,34 @@ pub fn isa() -> Isa {
         all(target_arch = "wasm32", target_feature = "simd128")
     )))]
     {
-        Isa::Scalar
+        &[Isa::Scalar]
     }
+}
+
+thread_local! {
+    /// [`with_isa`]'s choice on this thread.
+    static FORCED: std::cell::Cell<Option<Isa>> = const { std::cell::Cell::new(None) };
+}
+
+/// The form a kernel called on this thread runs with: [`with_isa`]'s, else the best available.
+/// Kernels read it once per call, on the calling thread, and hand it to their worker threads.
+pub fn isa() -> Isa {
+    FORCED.get().unwrap_or(available()[0])
+}
+
+/// Runs `f` with the kernels it calls on this thread forced to `isa`, so that tests cover
+/// every form the machine can run, not only the best. Panics if the machine cannot run `isa`.
+pub fn with_isa<R>(isa: Isa, f: impl FnOnce() -> R) -> R {
+    assert!(available().contains(&isa), "{isa:?} is not available here");
+    /// Restores the previous choice, also when `f` panics.
+    struct Restore(Option<Isa>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            FORCED.set(self.0);
+        }
+    }
+    let _restore = Restore(FORCED.replace(Some(isa)));
+    f()
 }
 
 /// How `a·b + c` is computed: fused where the target has FMA (one instruction, one rounding),
@@ -272,16 +303,20 @@ where
 
 /// `eˣ` in plain arithmetic that vectorises (libm's `expf` is a scalar call): Cody–Waite
 /// reduction by ln 2 and a degree-6 polynomial (Cephes' `expf` coefficients), within a few
-/// ulp; saturates at the ends of f32's range.
+/// ulp; saturates at the ends of f32's range. `n = round(x·log₂e)` comes from adding
+/// 1.5·2²³, which leaves `n` in the low mantissa bits: no float-to-int conversion, which
+/// costs several instructions per vector in wasm SIMD128 (saturating semantics).
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
+    const SHIFT: f32 = 12_582_912.0;
     let x = x.clamp(-87.3, 88.3);
-    let n = (x * std::f32::consts::LOG2_E + 0.5).floor();
+    let t = x * std::f32::consts::LOG2_E + SHIFT;
+    let n = t - SHIFT;
     let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
     let p =
         ((((1.987_569_1e-4 * r + 1.398_2e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 0.166_666_65) * r + 0.5;
     let y = p * r * r + r + 1.0;
-    y * f32::from_bits(((n as i32 + 127) << 23) as u32)
+    y * f32::from_bits(t.to_bits().wrapping_sub(SHIFT.to_bits()).wrapping_add(127) << 23)
 }
 
 /// Runs `f(n, out1_image, out2_image)` for every image of two outputs of the same shape.
@@ -303,17 +338,16 @@ where
     }
 }
 
+/// `σ(u) = 1 / (1 + e⁻ᵘ)`.
+#[inline(always)]
+pub fn sigmoid(u: f32) -> f32 {
+    1.0 / (1.0 + exp(-u))
+}
+
 /// `silu(u) = u·σ(u)`.
 #[inline(always)]
 pub fn silu(u: f32) -> f32 {
-    u / (1.0 + exp(-u))
-}
-
-/// `silu'(u) = σ(u)·(1 + u·(1 - σ(u)))`.
-#[inline(always)]
-pub fn silu_prime(u: f32) -> f32 {
-    let s = 1.0 / (1.0 + exp(-u));
-    s * (1.0 + u * (1.0 - s))
+    u * sigmoid(u)
 }
 
 /// `y = x·W + b` for rows of `x` (`[rows, i]`), `W` `[i, o]` (burn's Linear layout).
@@ -335,12 +369,13 @@ pub fn linear(x: &[f32], rows: usize, w: &[f32], b: Option<&[f32]>, i: usize, o:
 }
 
 /// Defines a function whose body is compiled once per instruction set and picked at run time
-/// ([`isa`]): AVX-512 and AVX2+FMA wrappers on x86_64 (`#[target_feature]`), the crate's
-/// own target elsewhere (NEON is baseline on aarch64; SIMD128 is a build flag on wasm32).
+/// by its first argument, an [`Isa`] the caller read with [`isa`]: AVX-512 and AVX2+FMA
+/// wrappers on x86_64 (`#[target_feature]`), the crate's own target elsewhere (NEON is
+/// baseline on aarch64; SIMD128 is a build flag on wasm32).
 macro_rules! multiversion {
     ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
         $(#[$m])*
-        $vis fn $name($($arg: $ty),*) {
+        $vis fn $name(isa: $crate::kernels::Isa, $($arg: $ty),*) {
             #[inline(always)]
             fn body($($arg: $ty),*) $body
             #[cfg(target_arch = "x86_64")]
@@ -353,12 +388,12 @@ macro_rules! multiversion {
             fn avx2($($arg: $ty),*) {
                 body($($arg),*)
             }
-            match $crate::kernels::isa() {
+            match isa {
                 #[cfg(target_arch = "x86_64")]
-                // SAFETY: `isa()` saw AVX-512F and FMA on this CPU.
+                // SAFETY: `available()` saw AVX-512F and FMA on this CPU.
                 $crate::kernels::Isa::Avx512 => unsafe { avx512($($arg),*) },
                 #[cfg(target_arch = "x86_64")]
-                // SAFETY: `isa()` saw AVX2 and FMA on this CPU.
+                // SAFETY: `available()` saw AVX2 and FMA on this CPU.
                 $crate::kernels::Isa::Avx2 => unsafe { avx2($($arg),*) },
                 _ => body($($arg),*),
             }

@@ -1,8 +1,9 @@
 //! Group normalisation followed by SiLU (the only way the U-Net uses either), fused into one
 //! pass over the blocked layout, and its forward-mode derivative (JVP). Statistics are
-//! accumulated in f64 per lane; the elementwise pass is compiled per instruction set.
+//! accumulated per lane, in f32 over short runs and f64 across them; the elementwise pass is
+//! compiled per instruction set.
 
-use super::{Blocked, L, for_each_image, for_each_image2, multiversion, silu, silu_prime};
+use super::{Blocked, L, for_each_image, for_each_image2, isa, multiversion, sigmoid, silu};
 
 /// `silu(GroupNorm(x))` with burn's parameters: `groups` groups of consecutive channels,
 /// biased variance, `eps` added before the square root, then `γ·x̂ + β`.
@@ -15,24 +16,32 @@ pub struct NormSilu {
     beta: Vec<f64>,
 }
 
-/// Per image: for each channel, `Σx` (or another sum) over its pixels.
+/// Per image: for each channel, `Σx` (or another sum, `f` adding pixel `p` of block `b`) over
+/// its pixels. Runs of up to [`RUN`] pixels are summed in f32 (vectors of f32, not f64, lanes:
+/// twice the width) and the runs in f64.
 fn channel_sums(
     img: &[f32],
     cb: usize,
     hw: usize,
-    mut f: impl FnMut(usize, usize, &[f32; L], &mut [f64; L]),
+    mut f: impl FnMut(usize, usize, &[f32; L], &mut [f32; L]),
 ) -> Vec<f64> {
     let mut sums = vec![0.0; cb * L];
     for b in 0..cb {
-        let mut acc = [0f64; L];
-        for p in 0..hw {
-            let v: &[f32; L] = img[(b * hw + p) * L..][..L].try_into().expect("L lanes");
-            f(b, p, v, &mut acc);
+        let acc: &mut [f64] = &mut sums[b * L..][..L];
+        for start in (0..hw).step_by(RUN) {
+            let mut run = [0f32; L];
+            for p in start..hw.min(start + RUN) {
+                let v: &[f32; L] = img[(b * hw + p) * L..][..L].try_into().expect("L lanes");
+                f(b, p, v, &mut run);
+            }
+            acc.iter_mut().zip(run).for_each(|(a, r)| *a += f64::from(r));
         }
-        sums[b * L..][..L].copy_from_slice(&acc);
     }
     sums
 }
+
+/// Pixels per f32 partial sum in [`channel_sums`].
+const RUN: usize = 32;
 
 impl NormSilu {
     pub fn new(c: usize, groups: usize, eps: f64, gamma: &[f32], beta: &[f32]) -> NormSilu {
@@ -57,13 +66,14 @@ impl NormSilu {
         let count = (self.c / self.groups * hw) as f64;
         let sums = channel_sums(img, cb, hw, |_, _, v, acc| {
             for l in 0..L {
-                acc[l] += f64::from(v[l]);
+                acc[l] += v[l];
             }
         });
         let mu: Vec<f64> = self.per_group(&sums).iter().map(|s| s / count).collect();
+        let mu32: Vec<f32> = mu.iter().map(|&m| m as f32).collect();
         let sq = channel_sums(img, cb, hw, |b, _, v, acc| {
             for l in 0..L {
-                let d = f64::from(v[l]) - mu[b * L + l];
+                let d = v[l] - mu32[b * L + l];
                 acc[l] += d * d;
             }
         });
@@ -76,6 +86,7 @@ impl NormSilu {
         assert_eq!(x.c, self.c, "channels");
         let (cb, hw, len) = (x.blocks(), x.h * x.w, x.image_len());
         let mut out = Blocked::for_overwrite(x.n, x.c, x.h, x.w);
+        let isa = isa();
         for_each_image(&mut out.data, len, |n, o| {
             let img = &x.data[n * len..][..len];
             let (mu, rstd) = self.stats(img, cb, hw);
@@ -85,7 +96,7 @@ impl NormSilu {
                 a[ch] = s as f32;
                 b[ch] = (self.beta[ch] - mu[ch] * s) as f32;
             }
-            apply(img, o, &a, &b, hw);
+            apply(isa, img, o, &a, &b, hw);
         });
         out
     }
@@ -99,19 +110,21 @@ impl NormSilu {
         let count = (self.c / self.groups * hw) as f64;
         let mut out = Blocked::for_overwrite(x.n, x.c, x.h, x.w);
         let mut dout = Blocked::for_overwrite(x.n, x.c, x.h, x.w);
+        let isa = isa();
         for_each_image2(&mut out.data, &mut dout.data, len, |n, o, d| {
             let img = &x.data[n * len..][..len];
             let dimg = &dx.data[n * len..][..len];
             let (mu, rstd) = self.stats(img, cb, hw);
             let sd = channel_sums(dimg, cb, hw, |_, _, v, acc| {
                 for l in 0..L {
-                    acc[l] += f64::from(v[l]);
+                    acc[l] += v[l];
                 }
             });
+            let mu32: Vec<f32> = mu.iter().map(|&m| m as f32).collect();
             let sxd = channel_sums(dimg, cb, hw, |b, p, v, acc| {
                 let xv = &img[(b * hw + p) * L..][..L];
                 for l in 0..L {
-                    acc[l] += (f64::from(xv[l]) - mu[b * L + l]) * f64::from(v[l]);
+                    acc[l] += (xv[l] - mu32[b * L + l]) * v[l];
                 }
             });
             let (sd, sxd) = (self.per_group(&sd), self.per_group(&sxd));
@@ -126,7 +139,7 @@ impl NormSilu {
                 coef[ch] = [a as f32, (self.beta[ch] - mu[ch] * a) as f32, c as f32, e as f32];
             }
             let pick = |i: usize| coef.iter().map(|c| c[i]).collect::<Vec<f32>>();
-            apply_jvp(img, dimg, o, d, &pick(0), &pick(1), &pick(2), &pick(3), hw);
+            apply_jvp(isa, img, dimg, o, d, &pick(0), &pick(1), &pick(2), &pick(3), hw);
         });
         (out, dout)
     }
@@ -163,8 +176,10 @@ multiversion! {
             {
                 for l in 0..L {
                     let u = a[l] * xv[l] + b[l];
-                    ov[l] = silu(u);
-                    dov[l] = silu_prime(u) * (a[l] * dv[l] + c[l] * xv[l] + e[l]);
+                    let s = sigmoid(u);
+                    ov[l] = u * s;
+                    // silu'(u) = σ(u)·(1 + u·(1 - σ(u)))
+                    dov[l] = s * (1.0 + u * (1.0 - s)) * (a[l] * dv[l] + c[l] * xv[l] + e[l]);
                 }
             }
         }
