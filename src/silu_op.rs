@@ -20,7 +20,7 @@ pub use fast::silu as fused_silu;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod fast {
-    use crate::kernels::multiversion;
+    use crate::kernels::{isa, multiversion};
     use burn::backend::autodiff::checkpoint::base::Checkpointer;
     use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
     use burn::backend::autodiff::grads::Gradients;
@@ -84,7 +84,8 @@ mod fast {
             if x.dtype() != DType::F32 {
                 return Flex::float_mul(x.clone(), Flex::sigmoid(x));
             }
-            map(&x, None, |x, _, y| forward(x, y))
+            let isa = isa();
+            map(&x, None, |x, _, y| forward(isa, x, y))
         }
     }
 
@@ -101,7 +102,8 @@ mod fast {
             let dy = grads.consume::<Flex>(&ops.node);
             let x: FlexTensor = checkpointer.retrieve_node_output(ops.state);
             if let Some(node) = node_x {
-                grads.register::<Flex>(node.id, map(&x, Some(&dy), backward));
+                let isa = isa();
+                grads.register::<Flex>(node.id, map(&x, Some(&dy), |x, dy, dx| backward(isa, x, dy, dx)));
             }
         }
     }

@@ -1,14 +1,18 @@
-//! A few flow-matching steps of the Fashion-MNIST U-Net (Adam, as `dg train` takes them) from
-//! the same initial weights and batches, with the convolutions and SiLU on the kernels
-//! (src/conv_op.rs, src/silu_op.rs) and on burn flex (`DG_HOST_KERNELS=0`): the same loss at
-//! every step.
-//! Alone in its binary because it sets an environment variable.
+//! The kernels against burn flex's own operators (`DG_HOST_KERNELS=0`): a few flow-matching
+//! steps of the Fashion-MNIST U-Net (Adam, as `dg train` takes them) from the same initial
+//! weights and batches, with the convolutions and SiLU on the kernels (src/conv_op.rs,
+//! src/silu_op.rs) and on flex, give the same loss at every step; the host U-Net
+//! (src/host_net.rs) on the shipped weights gives flex's velocity.
+//! One test alone in its binary, because it sets an environment variable.
 #![cfg(not(target_arch = "wasm32"))]
 
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use dg::device::{Precision, cpu};
-use dg::nets::{UNet, UNetConfig};
+use dg::host_net::HostUNet;
+use dg::models::{Conditioning, conditioned};
+use dg::nets::{Net, UNet, UNetConfig};
+use dg::score::Predictor;
 
 /// A small deterministic generator (xorshift64*).
 struct Rng(u64);
@@ -55,8 +59,43 @@ fn losses(mut model: UNet, ad: &Device) -> Vec<f64> {
     out
 }
 
+/// The largest difference over the largest reference value.
+fn rel_err(a: &[f32], b: &[f32]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let scale = b.iter().fold(0f64, |m, v| m.max(f64::from(v.abs())));
+    let err = a.iter().zip(b).fold(0f64, |m, (x, y)| m.max(f64::from((x - y).abs())));
+    err / scale.max(1e-30)
+}
+
+fn floats(t: Tensor<2>) -> Vec<f32> {
+    t.into_data().try_to_vec::<f32>().unwrap()
+}
+
+/// The host U-Net against burn's module on flex's own operators (called with the kernels off).
+fn host_unet_matches_flex(d: &Device) {
+    assert!(!dg::host_net::serves(d), "the kernels must be off");
+    let path = format!("{}/models/fashion.safetensors", env!("CARGO_MANIFEST_DIR"));
+    let Net::UNet(net, config) = Net::from_bytes(std::fs::read(&path).unwrap(), &path, d).unwrap() else {
+        panic!("fashion is a U-Net")
+    };
+    let mut rng = Rng(3);
+    for cfg in [1.0, 2.0] {
+        let cond = Conditioning { classes: vec![3, 1, 4, 1, 5, 9, 2, 6], cfg, ..Default::default() };
+        let host_net = HostUNet::new(conditioned(net.clone(), config, &cond));
+        for (b, lambda) in [(5, -3.0), (8, 0.0), (3, 4.0)] {
+            let scale = 1.0 + f64::exp(-lambda).sqrt() as f32;
+            let x = Tensor::<2>::from_data(TensorData::new(rng.vec(b * 784), [b, 784]), d).mul_scalar(scale);
+            let got = floats(host_net.predict(x.clone(), lambda));
+            let e = rel_err(&got, &floats(host_net.burn.predict(x, lambda)));
+            eprintln!("host U-Net against flex, cfg {cfg}, batch {b}, λ {lambda}: relative error {e:e}");
+            // f32 through 21 layers with different summation orders (and a polynomial exp)
+            assert!(e < 2e-5, "cfg {cfg} batch {b} λ {lambda}: relative error {e:e}");
+        }
+    }
+}
+
 #[test]
-fn training_steps_give_the_same_losses_on_the_kernels_and_on_flex() {
+fn the_kernels_match_flex_in_training_and_in_the_host_unet() {
     let ad = cpu(Precision::F32).unwrap().autodiff();
     let model = UNetConfig::default().init(&ad);
     assert!(dg::host_net::serves(&ad), "the kernels serve flex in f32 (is DG_HOST_KERNELS=0 set?)");
@@ -69,4 +108,5 @@ fn training_steps_give_the_same_losses_on_the_kernels_and_on_flex() {
     for (step, (a, b)) in fast.iter().zip(&flex).enumerate() {
         assert!((a - b).abs() <= 1e-5 * b.abs(), "step {step}: loss {a} on the kernels, {b} on flex");
     }
+    host_unet_matches_flex(&cpu(Precision::F32).unwrap());
 }

@@ -198,6 +198,9 @@ fn normal(rng: &mut Rng, b: usize, dim: usize, d: &Device) -> Tensor<2> {
 #[test]
 fn host_unet_matches_burn_on_the_shipped_weights() {
     let d = device();
+    // burn's module runs its convolutions and SiLUs on these kernels too (src/conv_op.rs), but
+    // its group norm, embeddings, upsampling and layout are its own; tests/conv_train.rs
+    // compares the host U-Net with flex's own operators throughout
     let mut rng = Rng(3);
     for cfg in [1.0, 2.0] {
         let host_net = HostUNet::new(fashion(&d, cfg));

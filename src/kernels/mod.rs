@@ -350,6 +350,13 @@ pub fn silu(u: f32) -> f32 {
     u * sigmoid(u)
 }
 
+/// `silu'(u) = σ(u)·(1 + u·(1 - σ(u)))`.
+#[inline(always)]
+pub fn silu_prime(u: f32) -> f32 {
+    let s = sigmoid(u);
+    s * (1.0 + u * (1.0 - s))
+}
+
 /// `y = x·W + b` for rows of `x` (`[rows, i]`), `W` `[i, o]` (burn's Linear layout).
 pub fn linear(x: &[f32], rows: usize, w: &[f32], b: Option<&[f32]>, i: usize, o: usize) -> Vec<f32> {
     let mut y = vec![0.0; rows * o];
