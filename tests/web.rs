@@ -197,7 +197,7 @@ fn host_kernels_match_flex() {
     use burn::tensor::ops::ConvOptions;
     use burn::tensor::{Tensor, TensorData};
     use dg::kernels::{Blocked, available, conv::Conv, with_isa};
-    use dg::score::Predictor;
+    use dg::score::{Predictor, Rows};
 
     let d = dg::device::cpu(dg::device::Precision::F32).unwrap();
     let t4 = |v: &[f32], s: [usize; 4]| Tensor::<4>::from_data(TensorData::new(v.to_vec(), s), &d);
@@ -245,7 +245,7 @@ fn host_kernels_match_flex() {
             web_sys_log(&format!("{isa:?} conv {ic}→{oc} {side}² k {k} stride {stride}: relative error {e:e}"));
             assert!(e < 1e-5, "{isa:?} conv {ic}→{oc} {side}² k {k} stride {stride}: relative error {e:e}");
         }
-        let (v, jv) = with_isa(isa, || unet.predict_jvp(tensor(&x), lambda, tensor(&dx))).unwrap();
+        let (v, jv) = with_isa(isa, || unet.predict_jvp(tensor(&x), lambda, tensor(&dx), Rows::RUN)).unwrap();
         let e = rel_err(&host(v), &expect);
         let forward: f64 = host(jv).iter().zip(&w).map(|(a, b)| f64::from(a * b)).sum();
         web_sys_log(&format!("{isa:?} U-Net: relative error {e:e}; wᵀJdx {forward} vs autodiff {reverse}"));
