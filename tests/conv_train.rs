@@ -6,6 +6,8 @@
 //! One test alone in its binary, because it sets an environment variable.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
+
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use dg::device::{Precision, cpu};
@@ -14,24 +16,7 @@ use dg::models::{Conditioning, conditioned};
 use dg::nets::{Net, UNet, UNetConfig};
 use dg::score::Predictor;
 
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    /// Uniform in [0, 1).
-    fn uniform(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32
-    }
-    fn vec(&mut self, n: usize) -> Vec<f32> {
-        (0..n).map(|_| self.uniform() * 2.0 - 1.0).collect()
-    }
-}
+use common::draws::{Rng, host, rel_err};
 
 const BATCH: usize = 16;
 const STEPS: usize = 6;
@@ -45,7 +30,7 @@ fn losses(mut model: UNet, ad: &Device) -> Vec<f64> {
     for _ in 0..STEPS {
         let x = image(rng.vec(BATCH * 784));
         let eps = image(rng.vec(BATCH * 784));
-        let t: Vec<f32> = (0..BATCH).map(|_| rng.uniform()).collect();
+        let t: Vec<f32> = (0..BATCH).map(|_| rng.unit()).collect();
         let labels: Vec<i64> = (0..BATCH).map(|_| (rng.next() % 11) as i64).collect();
         let t = Tensor::<1>::from_data(TensorData::new(t, [BATCH]), ad);
         let labels = Tensor::<1, Int>::from_data(TensorData::new(labels, [BATCH]), ad);
@@ -57,18 +42,6 @@ fn losses(mut model: UNet, ad: &Device) -> Vec<f64> {
         model = optim.step(2e-3, model, grads);
     }
     out
-}
-
-/// The largest difference over the largest reference value.
-fn rel_err(a: &[f32], b: &[f32]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    let scale = b.iter().fold(0f64, |m, v| m.max(f64::from(v.abs())));
-    let err = a.iter().zip(b).fold(0f64, |m, (x, y)| m.max(f64::from((x - y).abs())));
-    err / scale.max(1e-30)
-}
-
-fn floats(t: Tensor<2>) -> Vec<f32> {
-    t.into_data().try_to_vec::<f32>().unwrap()
 }
 
 /// The host U-Net against burn's module on flex's own operators (called with the kernels off).
@@ -85,8 +58,8 @@ fn host_unet_matches_flex(d: &Device) {
         for (b, lambda) in [(5, -3.0), (8, 0.0), (3, 4.0)] {
             let scale = 1.0 + f64::exp(-lambda).sqrt() as f32;
             let x = Tensor::<2>::from_data(TensorData::new(rng.vec(b * 784), [b, 784]), d).mul_scalar(scale);
-            let got = floats(host_net.predict(x.clone(), lambda));
-            let e = rel_err(&got, &floats(host_net.burn.predict(x, lambda)));
+            let got = host(host_net.predict(x.clone(), lambda));
+            let e = rel_err(&got, &host(host_net.burn.predict(x, lambda)));
             eprintln!("host U-Net against flex, cfg {cfg}, batch {b}, λ {lambda}: relative error {e:e}");
             // f32 through 21 layers with different summation orders (and a polynomial exp)
             assert!(e < 2e-5, "cfg {cfg} batch {b} λ {lambda}: relative error {e:e}");

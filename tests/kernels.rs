@@ -3,6 +3,8 @@
 //! Fashion-MNIST weights, and the forward-mode derivative against burn's autodiff.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
+
 use burn::tensor::activation::silu;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
@@ -18,29 +20,7 @@ use dg::nets::{Conditioned, Net, score_model};
 use dg::rng::{BatchRng, tensor2};
 use dg::score::{Predictor, Rows, ScoreModel};
 
-/// A small deterministic generator (xorshift64*), uniform in [-1, 1).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() >> 33) as usize % n
-    }
-    fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + self.below(hi - lo + 1)
-    }
-    fn uniform(&mut self) -> f32 {
-        ((self.next() >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-    }
-    fn vec(&mut self, n: usize) -> Vec<f32> {
-        (0..n).map(|_| self.uniform()).collect()
-    }
-}
+use common::draws::{Rng, host, rel_err};
 
 fn device() -> Device {
     cpu(Precision::F32).unwrap()
@@ -53,18 +33,6 @@ fn t4(v: Vec<f32>, shape: [usize; 4], d: &Device) -> Tensor<4> {
 fn t1(v: Vec<f32>, d: &Device) -> Tensor<1> {
     let n = v.len();
     Tensor::from_data(TensorData::new(v, [n]), d)
-}
-
-fn host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().try_to_vec::<f32>().unwrap()
-}
-
-/// `max |a - b| / max |b|`: the error relative to the output's scale.
-fn rel_err(a: &[f32], b: &[f32]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    let scale = b.iter().fold(0f64, |m, v| m.max(f64::from(v.abs())));
-    let err = a.iter().zip(b).fold(0f64, |m, (x, y)| m.max(f64::from((x - y).abs())));
-    err / scale.max(1e-30)
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Shared helpers: fixtures on the f64 CPU device, runs, and the analytic oracle.
 #![allow(dead_code)]
 
+pub mod draws;
+
 use burn::tensor::{Device, Tensor};
 use dg::density::Divergence;
 use dg::gmm::{Gmm, MixtureSpec, load_spec};
