@@ -81,7 +81,7 @@ mod fast {
         };
         let [oc, ic, kh, kw] = c.weight.dims();
         let [n, xc, h, w] = x.dims();
-        let g = crate::kernels::grad::Geometry { n, ic, oc, h, w, k: kh, stride: c.stride[0], pad };
+        let g = Geometry { n, ic, oc, h, w, k: kh, stride: c.stride[0], pad };
         (kh == kw && xc == ic && g.supported()).then_some((c.stride[0], pad))
     }
 
@@ -97,11 +97,6 @@ mod fast {
         }
         let g = Geometry { n: xs[0], ic: xs[1], oc: ws[0], h: xs[2], w: xs[3], k: ws[2], stride, pad };
         (ws[1] == g.ic && ws[3] == g.k && g.supported()).then_some(g)
-    }
-
-    /// `t` in row-major order, as the kernels read it (copied only when it is not).
-    fn contiguous(t: &FlexTensor) -> FlexTensor {
-        t.to_contiguous()
     }
 
     fn slice(t: &FlexTensor) -> &[f32] {
@@ -123,7 +118,7 @@ mod fast {
             let Some(g) = geometry(&x, &weight, stride, pad).filter(|_| bias.dtype() == DType::F32) else {
                 return Flex::conv2d(x, weight, Some(bias), options(stride, pad));
             };
-            let (x, weight, bias) = (contiguous(&x), contiguous(&weight), contiguous(&bias));
+            let (x, weight, bias) = (x.to_contiguous(), weight.to_contiguous(), bias.to_contiguous());
             let (oh, ow) = g.out();
             tensor(grad::forward(&g, slice(&x), slice(&weight), slice(&bias)), [g.n, g.oc, oh, ow])
         }
@@ -140,19 +135,19 @@ mod fast {
 
         fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
             let [node_x, node_weight, node_bias] = ops.parents;
-            let dy = contiguous(&grads.consume::<Flex>(&ops.node));
+            let dy = grads.consume::<Flex>(&ops.node).to_contiguous();
             let (x_state, weight_state, g) = ops.state;
             let x: FlexTensor = checkpointer.retrieve_node_output(x_state);
             let weight: FlexTensor = checkpointer.retrieve_node_output(weight_state);
             if let Some(node) = node_x {
-                let weight = contiguous(&weight);
+                let weight = weight.to_contiguous();
                 grads.register::<Flex>(
                     node.id,
                     tensor(grad::input_grad(&g, slice(&dy), slice(&weight)), [g.n, g.ic, g.h, g.w]),
                 );
             }
             if node_weight.is_some() || node_bias.is_some() {
-                let x = contiguous(&x);
+                let x = x.to_contiguous();
                 let (dw, db) = grad::weight_grad(&g, slice(&x), slice(&dy));
                 if let Some(node) = node_weight {
                     grads.register::<Flex>(node.id, tensor(dw, [g.oc, g.ic, g.k, g.k]));
