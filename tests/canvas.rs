@@ -5,8 +5,8 @@
 
 use burn::backend::wgpu::wgpu;
 use burn::tensor::{Device, Tensor, TensorData};
-use dg::canvas::{Painter, Picture, SPAN};
-use dg::device::wgpu_with_setup;
+use dg::sampling::device::wgpu_with_setup;
+use dg::web::canvas::{Painter, Picture, SPAN};
 
 const FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
 
@@ -166,7 +166,7 @@ fn particles_trails_and_histogram_land_where_the_positions_say() {
 fn states_it_cannot_draw_are_errors() {
     let (_, painter, gd, _) = setup();
     let texture = texture(&gd, 8, 8);
-    let cpu = Tensor::<2>::zeros([4, 2], &dg::device::cpu_f64());
+    let cpu = Tensor::<2>::zeros([4, 2], &dg::sampling::device::cpu_f64());
     let err = painter.draw(
         &mut painter.layer(4),
         &cpu,

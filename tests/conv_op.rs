@@ -9,7 +9,7 @@ mod common;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor, TensorData};
-use dg::device::{Precision, cpu};
+use dg::sampling::device::{Precision, cpu};
 
 use common::draws::{Rng, host, rel_err};
 
@@ -53,7 +53,7 @@ fn forward_and_gradients_match_flex_autodiff_over_random_shapes() {
         let r = tensor(rng.vec(n * oc * oh * ow), [n, oc, oh, ow], &d);
         let options = ConvOptions::new([stride; 2], [pad; 2], [1; 2], 1);
         let reference = run(|x, w, b| conv2d(x, w, Some(b), options.clone()), &x, &wt, &b, &r);
-        let fast = run(|x, w, b| dg::conv_op::conv2d(x, w, b, stride, pad), &x, &wt, &b, &r);
+        let fast = run(|x, w, b| dg::nets::conv_op::conv2d(x, w, b, stride, pad), &x, &wt, &b, &r);
         for (i, name) in ["output", "input gradient", "weight gradient", "bias gradient"].iter().enumerate() {
             let e = rel_err(&fast[i], &reference[i]);
             assert!(
@@ -80,7 +80,7 @@ fn fused_silu_and_its_gradient_match_flex_autodiff() {
             [host(y.inner()), host(xa.grad(&grads).unwrap())]
         };
         let reference = run(&burn::tensor::activation::silu);
-        let fused = run(&dg::silu_op::fused_silu);
+        let fused = run(&dg::nets::silu_op::fused_silu);
         for (i, name) in ["output", "gradient"].iter().enumerate() {
             let e = rel_err(&fused[i], &reference[i]);
             assert!(e < 1e-5, "{n} elements: {name} off by {e:e}");

@@ -10,11 +10,11 @@ mod common;
 
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use dg::device::{Precision, cpu};
-use dg::host_net::HostUNet;
-use dg::models::{Conditioning, conditioned};
+use dg::nets::host::HostUNet;
+use dg::nets::{Conditioning, conditioned};
 use dg::nets::{Net, UNet, UNetConfig};
-use dg::score::Predictor;
+use dg::sampling::device::{Precision, cpu};
+use dg::sampling::score::Predictor;
 
 use common::draws::{Rng, host, rel_err};
 
@@ -46,7 +46,7 @@ fn losses(mut model: UNet, ad: &Device) -> Vec<f64> {
 
 /// The host U-Net against burn's module on flex's own operators (called with the kernels off).
 fn host_unet_matches_flex(d: &Device) {
-    assert!(!dg::host_net::serves(d), "the kernels must be off");
+    assert!(!dg::nets::kernels::serves(d), "the kernels must be off");
     let path = format!("{}/models/fashion.safetensors", env!("CARGO_MANIFEST_DIR"));
     let Net::UNet(net, config) = Net::from_bytes(std::fs::read(&path).unwrap(), &path, d).unwrap() else {
         panic!("fashion is a U-Net")
@@ -71,11 +71,11 @@ fn host_unet_matches_flex(d: &Device) {
 fn the_kernels_match_flex_in_training_and_in_the_host_unet() {
     let ad = cpu(Precision::F32).unwrap().autodiff();
     let model = UNetConfig::default().init(&ad);
-    assert!(dg::host_net::serves(&ad), "the kernels serve flex in f32 (is DG_HOST_KERNELS=0 set?)");
+    assert!(dg::nets::kernels::serves(&ad), "the kernels serve flex in f32 (is DG_HOST_KERNELS=0 set?)");
     let fast = losses(model.clone(), &ad);
     // SAFETY: this binary's only test; no other thread reads the environment meanwhile.
     unsafe { std::env::set_var("DG_HOST_KERNELS", "0") };
-    assert!(!dg::host_net::serves(&ad));
+    assert!(!dg::nets::kernels::serves(&ad));
     let flex = losses(model, &ad);
     eprintln!("losses on the kernels {fast:?}\nlosses on flex        {flex:?}");
     for (step, (a, b)) in fast.iter().zip(&flex).enumerate() {

@@ -5,13 +5,13 @@
 mod common;
 
 use common::*;
-use dg::density::Divergence;
-use dg::device::{cpu_f64, wgpu};
-use dg::gmm::Gmm;
-use dg::guidance::{Method, Noise};
-use dg::schedule::Path;
-use dg::score::ScoreModel;
-use dg::solver::Solver;
+use dg::sampling::density::Divergence;
+use dg::sampling::device::{cpu_f64, wgpu};
+use dg::sampling::gmm::Gmm;
+use dg::sampling::guidance::{Method, Noise};
+use dg::sampling::schedule::Path;
+use dg::sampling::score::ScoreModel;
+use dg::sampling::solver::Solver;
 use std::rc::Rc;
 
 #[test]
@@ -49,13 +49,13 @@ fn autodiff_divergence_on_wgpu_matches_the_closed_form() {
     let gpu = wgpu().expect("a wgpu adapter");
     let name = "gmm16.json";
     let mut s = settings(Method::Dg { q: 0.45 }, Solver::Euler, 16, 8, Divergence::Exact);
-    s.window = dg::schedule::Window::new(-10.0, 4.0).unwrap();
+    s.window = dg::sampling::schedule::Window::new(-10.0, 4.0).unwrap();
     let a = run(gmm(name, &cpu), s.clone(), &cpu);
     let g = Gmm::new(spec(name), Path::Linear, &gpu).unwrap();
     let model: Rc<dyn ScoreModel> = Rc::new(NoClosedForm(g));
     let b = run(model, s, &gpu);
     // the change of log p along the run (the hidden model starts from the Gaussian prior)
-    let change = |o: &dg::sampler::Outcome| -> Vec<f64> {
+    let change = |o: &dg::sampling::sampler::Outcome| -> Vec<f64> {
         o.logp.as_ref().unwrap().iter().zip(&o.logp_start).map(|(a, b)| a - b).collect()
     };
     let dl = max_abs_diff(&change(&a), &change(&b));
@@ -72,10 +72,10 @@ fn the_browser_reference_fixture_is_current() {
     let cpu = cpu_f64();
     let bless = std::env::var_os("DG_BLESS").is_some();
     for case in doc["cases"].as_array_mut().unwrap() {
-        let s: dg::sampler::Settings = serde_json::from_value(case["settings"].clone()).unwrap();
+        let s: dg::sampling::sampler::Settings = serde_json::from_value(case["settings"].clone()).unwrap();
         let model: Rc<dyn ScoreModel> = match case["model"].as_str().unwrap() {
             "gmm2" => gmm("gmm2.json", &cpu),
-            name => dg::models::open(name, dg::schedule::Path::Linear, &Default::default(), &cpu).unwrap(),
+            name => dg::nets::open(name, dg::sampling::schedule::Path::Linear, &Default::default(), &cpu).unwrap(),
         };
         let o = run(model, s, &cpu);
         let name = case["name"].as_str().unwrap().to_string();

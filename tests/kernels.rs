@@ -9,16 +9,16 @@ use burn::tensor::activation::silu;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor, TensorData};
-use dg::density::{Divergence, score_and_laplacian};
-use dg::device::{Precision, cpu};
-use dg::host_net::HostUNet;
-use dg::kernels::conv::Conv;
-use dg::kernels::norm::NormSilu;
-use dg::kernels::{Blocked, available, upsample_concat, with_isa};
-use dg::models::{Conditioning, conditioned};
+use dg::nets::host::HostUNet;
+use dg::nets::kernels::conv::Conv;
+use dg::nets::kernels::norm::NormSilu;
+use dg::nets::kernels::{Blocked, available, upsample_concat, with_isa};
 use dg::nets::{Conditioned, Net, score_model};
-use dg::rng::{BatchRng, tensor2};
-use dg::score::{Predictor, Rows, ScoreModel};
+use dg::nets::{Conditioning, conditioned};
+use dg::sampling::density::{Divergence, score_and_laplacian};
+use dg::sampling::device::{Precision, cpu};
+use dg::sampling::rng::{BatchRng, tensor2};
+use dg::sampling::score::{Predictor, Rows, ScoreModel};
 
 use common::draws::{Rng, host, rel_err};
 

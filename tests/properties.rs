@@ -6,15 +6,15 @@
 mod common;
 
 use common::*;
-use dg::alignment::score_alignment;
-use dg::density::{Divergence, encode, score_and_laplacian};
-use dg::device::cpu_f64;
-use dg::gmm::Gmm;
-use dg::guidance::{Method, Noise, quantile_rate};
-use dg::rng::{BatchRng, HostRng, tensor2};
-use dg::schedule::{Path, Window};
-use dg::score::{Prediction, ScoreModel};
-use dg::solver::Solver;
+use dg::sampling::alignment::score_alignment;
+use dg::sampling::density::{Divergence, encode, score_and_laplacian};
+use dg::sampling::device::cpu_f64;
+use dg::sampling::gmm::Gmm;
+use dg::sampling::guidance::{Method, Noise, quantile_rate};
+use dg::sampling::rng::{BatchRng, HostRng, tensor2};
+use dg::sampling::schedule::{Path, Window};
+use dg::sampling::score::{Prediction, ScoreModel};
+use dg::sampling::solver::Solver;
 use std::rc::Rc;
 
 const FIXTURES: [&str; 2] = ["gmm2.json", "gmm16.json"];
@@ -124,7 +124,7 @@ fn encoding_recovers_the_analytic_log_density() {
     for name in FIXTURES {
         let g = gmm(name, &device);
         let data = spec(name).sample(16, &mut HostRng::new(9));
-        let x = dg::sampler::rows(&data, g.dim(), "samples", &device).unwrap();
+        let x = dg::sampling::sampler::rows(&data, g.dim(), "samples", &device).unwrap();
         let lp = host1(
             encode(&*g, x, Window::default(), 400, Solver::Rk4, Divergence::Exact, &mut BatchRng::new(0, 0, 16))
                 .unwrap(),

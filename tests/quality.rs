@@ -4,20 +4,20 @@
 // Native only: on wasm32 (`wasm-pack test` builds every test target) this file is empty.
 #![cfg(not(target_arch = "wasm32"))]
 
-use dg::classifier::Classifier;
-use dg::data::read_idx;
-use dg::device::{Precision, cpu};
-use dg::eval::{Moments, frechet_distance, png_bits_per_pixel, sym_eigen};
-use dg::guidance::Method;
-use dg::models::Conditioning;
-use dg::rng::HostRng;
-use dg::sampler::{Sampler, Settings};
-use dg::schedule::Path;
+use dg::data::fashion::read_idx;
+use dg::nets::Conditioning;
+use dg::sampling::device::{Precision, cpu};
+use dg::sampling::guidance::Method;
+use dg::sampling::rng::HostRng;
+use dg::sampling::sampler::{Sampler, Settings};
+use dg::sampling::schedule::Path;
+use dg::training::classifier::Classifier;
+use dg::training::eval::{Moments, frechet_distance, png_bits_per_pixel, sym_eigen};
 use std::rc::Rc;
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fashion-t10k-300");
 
-fn fixture() -> dg::data::Images {
+fn fixture() -> dg::data::ImageSet {
     read_idx(&format!("{FIXTURE}-images-idx3-ubyte.gz"), &format!("{FIXTURE}-labels-idx1-ubyte.gz")).unwrap()
 }
 
@@ -121,7 +121,7 @@ fn png_size_grows_with_detail() {
 #[test]
 fn shipped_classifier_recognises_test_garments() {
     let device = cpu(Precision::F32).unwrap();
-    let acc = dg::classifier::accuracy(&classifier(), &fixture(), &device).unwrap();
+    let acc = dg::training::classifier::accuracy(&classifier(), &fixture(), &device).unwrap();
     eprintln!("classifier accuracy on the 300-image fixture: {acc:.3}");
     // 300 test images; the full test set gives about 0.9 (models/README.md)
     assert!(acc > 0.85, "test accuracy on the fixture {acc}");
@@ -137,7 +137,7 @@ fn shipped_classifier_recognises_test_garments() {
 #[test]
 fn fashion_samples_are_the_garments_asked_for() {
     let device = cpu(Precision::F32).unwrap();
-    let model = dg::models::open("fashion", Path::Linear, &Conditioning::default(), &device).unwrap();
+    let model = dg::nets::open("fashion", Path::Linear, &Conditioning::default(), &device).unwrap();
     let settings = Settings { method: Method::Dg { q: 0.5 }, steps: 24, batch: 40, seed: 11, ..Default::default() };
     let mut s = Sampler::new(Rc::clone(&model), settings, &device).unwrap();
     s.run();
@@ -158,8 +158,7 @@ fn half_precision_weights_sample_like_the_f32_ones() {
     let device = cpu(Precision::F32).unwrap();
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/models");
     let run = |file: &str| {
-        let model =
-            dg::models::open(&format!("{dir}/{file}"), Path::Linear, &Conditioning::default(), &device).unwrap();
+        let model = dg::nets::open(&format!("{dir}/{file}"), Path::Linear, &Conditioning::default(), &device).unwrap();
         let settings = Settings { method: Method::Dg { q: 0.5 }, steps: 12, batch: 20, seed: 5, ..Default::default() };
         let mut s = Sampler::new(model, settings, &device).unwrap();
         s.run();

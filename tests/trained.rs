@@ -7,15 +7,15 @@ mod common;
 
 use common::*;
 use dg::data::{Lab, lab_mixture};
-use dg::density::Divergence;
-use dg::device::{Precision, cpu};
-use dg::gmm::Gmm;
-use dg::guidance::Method;
-use dg::models::{Conditioning, open};
-use dg::rng::{HostRng, tensor2};
-use dg::schedule::Path;
-use dg::score::ScoreModel;
-use dg::solver::Solver;
+use dg::nets::{Conditioning, open};
+use dg::sampling::density::Divergence;
+use dg::sampling::device::{Precision, cpu};
+use dg::sampling::gmm::Gmm;
+use dg::sampling::guidance::Method;
+use dg::sampling::rng::{HostRng, tensor2};
+use dg::sampling::schedule::Path;
+use dg::sampling::score::ScoreModel;
+use dg::sampling::solver::Solver;
 
 fn shipped(name: &str) -> String {
     format!("{}/models/{name}.safetensors", env!("CARGO_MANIFEST_DIR"))
@@ -117,7 +117,7 @@ fn training_checkpoints_and_resumes() {
     let dir = std::env::temp_dir().join(format!("dg-resume-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("moons.safetensors").to_string_lossy().into_owned();
-    let cfg = |steps| dg::train::TrainConfig {
+    let cfg = |steps| dg::training::flow::TrainConfig {
         data: "moons".into(),
         arch: dg::nets::Arch::Mlp(dg::nets::MlpConfig { width: 16, ..Default::default() }),
         steps,
@@ -132,9 +132,9 @@ fn training_checkpoints_and_resumes() {
     };
     let device = cpu(Precision::F32).unwrap();
     let optim = format!("{out}.ckpt/optim.bpk");
-    dg::train::train(&cfg(20), &device, |_| {}).unwrap();
+    dg::training::flow::train(&cfg(20), &device, |_| {}).unwrap();
     let first = std::fs::metadata(&optim).unwrap().len();
-    let summary = dg::train::train(&cfg(40), &device, |_| {}).unwrap();
+    let summary = dg::training::flow::train(&cfg(40), &device, |_| {}).unwrap();
     let resumed = std::fs::metadata(&optim).unwrap().len();
     eprintln!("optimizer state: {first} bytes at step 20, {resumed} after resuming to 40");
     assert!(resumed < first + first / 10, "the optimizer state grew on resume: {first} -> {resumed} bytes");
@@ -144,6 +144,6 @@ fn training_checkpoints_and_resumes() {
     assert_eq!(state["step"], 40);
     let model = open(&out, Path::Linear, &Conditioning::default(), &device).unwrap();
     let s = model.score(tensor2(vec![0.1, -0.2], 1, 2, &device), 0.0);
-    assert!(dg::sampler::host2(s).unwrap()[0].iter().all(|v| v.is_finite()));
+    assert!(dg::sampling::sampler::host2(s).unwrap()[0].iter().all(|v| v.is_finite()));
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -6,7 +6,7 @@
 //! wasm-bindgen-test-runner and chromedriver on PATH (see `.cargo/config.toml`, `webdriver.json`).
 #![cfg(target_arch = "wasm32")]
 
-use dg::web::{Run, memory_usage};
+use dg::web::api::{Run, memory_usage};
 use js_sys::{Float32Array, Reflect, Uint8Array};
 use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
@@ -170,8 +170,8 @@ async fn bad_input_is_a_js_error_not_a_panic() {
         web_sys_log(&format!("{expect}: {msg}"));
         assert!(msg.contains(expect), "expected '{expect}', got '{msg}'");
     }
-    assert!(dg::web::chi_quantile(2, 0.0).is_err());
-    let r = dg::web::chi_quantile(2, 0.5).map_err(JsValue::from).unwrap();
+    assert!(dg::web::api::chi_quantile(2, 0.0).is_err());
+    let r = dg::web::api::chi_quantile(2, 0.5).map_err(JsValue::from).unwrap();
     assert!((r - (2.0f64 * 2f64.ln()).sqrt()).abs() < 1e-9, "χ_2 median is sqrt(2 ln 2), got {r}");
 }
 
@@ -196,10 +196,10 @@ fn host_kernels_match_flex() {
     use burn::tensor::module::conv2d;
     use burn::tensor::ops::ConvOptions;
     use burn::tensor::{Tensor, TensorData};
-    use dg::kernels::{Blocked, available, conv::Conv, with_isa};
-    use dg::score::{Predictor, Rows};
+    use dg::nets::kernels::{Blocked, available, conv::Conv, with_isa};
+    use dg::sampling::score::{Predictor, Rows};
 
-    let d = dg::device::cpu(dg::device::Precision::F32).unwrap();
+    let d = dg::sampling::device::cpu(dg::sampling::device::Precision::F32).unwrap();
     let t4 = |v: &[f32], s: [usize; 4]| Tensor::<4>::from_data(TensorData::new(v.to_vec(), s), &d);
     // a fixed pseudo-random fill in [-1, 1)
     let fill = |n: usize, seed: u32| -> Vec<f32> {
@@ -213,8 +213,8 @@ fn host_kernels_match_flex() {
     let dg::nets::Net::UNet(net, config) = dg::nets::Net::from_bytes(bytes, "fashion", &d).unwrap() else {
         panic!("fashion is a U-Net")
     };
-    let cond = dg::models::Conditioning { classes: vec![3, 1, 4], cfg: 2.0, ..Default::default() };
-    let unet = dg::host_net::HostUNet::new(dg::models::conditioned(net, config, &cond));
+    let cond = dg::nets::Conditioning { classes: vec![3, 1, 4], cfg: 2.0, ..Default::default() };
+    let unet = dg::nets::host::HostUNet::new(dg::nets::conditioned(net, config, &cond));
     let (b, lambda) = (3, 0.5);
     let x = fill(b * 784, 5);
     let dx = fill(b * 784, 6);

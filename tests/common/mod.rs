@@ -4,13 +4,13 @@
 pub mod draws;
 
 use burn::tensor::{Device, Tensor};
-use dg::density::Divergence;
-use dg::gmm::{Gmm, MixtureSpec, load_spec};
-use dg::guidance::Method;
-use dg::sampler::{Outcome, Sampler, Settings};
-use dg::schedule::{Path, Window};
-use dg::score::ScoreModel;
-use dg::solver::Solver;
+use dg::sampling::density::Divergence;
+use dg::sampling::gmm::{Gmm, MixtureSpec, load_spec};
+use dg::sampling::guidance::Method;
+use dg::sampling::sampler::{Outcome, Sampler, Settings};
+use dg::sampling::schedule::{Path, Window};
+use dg::sampling::score::ScoreModel;
+use dg::sampling::solver::Solver;
 use std::rc::Rc;
 
 pub fn fixture(name: &str) -> String {
@@ -37,7 +37,7 @@ pub fn run(model: Rc<dyn ScoreModel>, s: Settings, device: &Device) -> Outcome {
 
 /// Analytic log p of the marginal at λ, at host points.
 pub fn exact_logp(model: &dyn ScoreModel, points: &[Vec<f64>], lambda: f64, device: &Device) -> Vec<f64> {
-    let x = dg::sampler::rows(points, model.dim(), "points", device).unwrap();
+    let x = dg::sampling::sampler::rows(points, model.dim(), "points", device).unwrap();
     host1(model.log_prob(x, lambda).expect("a closed form"))
 }
 
@@ -55,17 +55,17 @@ pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
 }
 
 pub fn host(t: Tensor<2>) -> Vec<Vec<f64>> {
-    dg::sampler::host2(t).unwrap()
+    dg::sampling::sampler::host2(t).unwrap()
 }
 
 pub fn host1(t: Tensor<1>) -> Vec<f64> {
-    dg::sampler::host1(t).unwrap()
+    dg::sampling::sampler::host1(t).unwrap()
 }
 
 /// Φ: the plain probability-flow ODE by RK4, with no tracking.
 pub fn plain_flow(model: &dyn ScoreModel, x: Tensor<2>, w: Window, steps: usize) -> Tensor<2> {
     let p = model.path();
-    dg::solver::integrate(Solver::Rk4, x, &w.grid(steps), |x, l| {
+    dg::sampling::solver::integrate(Solver::Rk4, x, &w.grid(steps), |x, l| {
         Ok(x.clone().mul_scalar(p.f(l)) + model.score(x.clone(), l).mul_scalar(0.5 * p.sigma(l).powi(2)))
     })
     .unwrap()

@@ -1,14 +1,15 @@
 //! The command line itself: arguments, the commands, JSON out.
 
 use clap::{Args, Parser, Subcommand};
-use dg::density::{Divergence, encode};
-use dg::device::{Backend, Precision, open};
-use dg::guidance::{Method, Noise};
-use dg::rng::BatchRng;
-use dg::sampler::{Sampler, Settings, host1, host2, rows};
-use dg::schedule::{Path, Window};
-use dg::solver::Solver;
-use dg::{Error, Result, alignment, models};
+use dg::sampling::alignment;
+use dg::sampling::density::{Divergence, encode};
+use dg::sampling::device::{Backend, Precision, open};
+use dg::sampling::guidance::{Method, Noise};
+use dg::sampling::rng::BatchRng;
+use dg::sampling::sampler::{Sampler, Settings, host1, host2, rows};
+use dg::sampling::schedule::{Path, Window};
+use dg::sampling::solver::Solver;
+use dg::{Error, Result, nets};
 use serde_json::{Value, json};
 use std::io::IsTerminal;
 use std::time::Instant;
@@ -134,14 +135,15 @@ struct ClassifierArgs {
 
 fn classifier(a: ClassifierArgs) -> Result<Value> {
     let device = open(Backend::parse(&a.backend)?, Precision::F32)?;
-    let (train, test) = (dg::data::fashion("train")?, dg::data::fashion("t10k")?);
+    let fashion = dg::data::ImageData::Fashion;
+    let (train, test) = (fashion.load(false)?, fashion.load(true)?);
     let t = Instant::now();
-    let net = dg::classifier::train(&train, a.steps, a.batch, a.lr, a.seed, &device, |step, loss| {
+    let net = dg::training::classifier::train(&train, a.steps, a.batch, a.lr, a.seed, &device, |step, loss| {
         eprintln!("classifier step {step}/{} loss {loss:.4} ({:.0} s)", a.steps, t.elapsed().as_secs_f64());
     })?;
     let wall = t.elapsed().as_secs_f64();
     net.save(&a.out)?;
-    let accuracy = dg::classifier::accuracy(&net, &test, &device)?;
+    let accuracy = dg::training::classifier::accuracy(&net, &test, &device)?;
     let summary = json!({
         "command": format!("dg classifier --out {} --steps {} --batch {} --lr {} --seed {}", a.out, a.steps, a.batch, a.lr, a.seed),
         "test_accuracy": accuracy, "test_images": test.len(), "wall_s": wall,
@@ -153,13 +155,16 @@ fn classifier(a: ClassifierArgs) -> Result<Value> {
 
 fn train(a: TrainArgs) -> Result<Value> {
     use dg::nets::{Arch, MlpConfig, UNetConfig};
-    let arch = if a.data == "fashion" {
-        Arch::UNet(UNetConfig { channels: a.width.unwrap_or(16), ..Default::default() })
-    } else {
-        Arch::Mlp(MlpConfig { width: a.width.unwrap_or(128), ..Default::default() })
+    let arch = match dg::data::ImageData::parse(&a.data) {
+        Some(images) => {
+            let (colours, side) = images.shape();
+            let classes = images.classes().len();
+            Arch::UNet(UNetConfig { side, colours, classes, channels: a.width.unwrap_or(16), ..Default::default() })
+        }
+        None => Arch::Mlp(MlpConfig { width: a.width.unwrap_or(128), ..Default::default() }),
     };
     let device = open(Backend::parse(&a.backend)?, Precision::F32)?;
-    let cfg = dg::train::TrainConfig {
+    let cfg = dg::training::flow::TrainConfig {
         data: a.data,
         arch,
         steps: a.steps,
@@ -172,7 +177,7 @@ fn train(a: TrainArgs) -> Result<Value> {
         out: a.out,
         checkpoint_every: a.checkpoint_every,
     };
-    let summary = dg::train::train(&cfg, &device, |p| {
+    let summary = dg::training::flow::train(&cfg, &device, |p| {
         let done = p.step as f64 / p.steps as f64;
         let bar: String = (0..30).map(|i| if (i as f64) < done * 30.0 { '#' } else { '.' }).collect();
         let eta = (p.steps - p.step) as f64 / p.steps_per_s.max(1e-9);
@@ -187,7 +192,9 @@ struct Common {
     /// .safetensors file from `dg train`.
     #[arg(long)]
     model: String,
-    /// Garment class (0-9 or name) for the conditional model; all ten in turn when absent.
+    /// Class of a conditional model, by number or name (fashion: a garment; emoji: a group,
+    /// e.g. "Food & Drink" or food); `none` samples the unconditional model (the null
+    /// label). All classes in turn when absent.
     #[arg(long)]
     class: Option<String>,
     /// Classifier-free guidance scale for the conditional model.
@@ -261,7 +268,7 @@ impl MethodArgs {
 }
 
 struct Opened {
-    model: std::rc::Rc<dyn dg::score::ScoreModel>,
+    model: std::rc::Rc<dyn dg::sampling::score::ScoreModel>,
     device: burn::tensor::Device,
     precision: Precision,
     settings: Settings,
@@ -286,9 +293,10 @@ impl Common {
         let backend = Backend::parse(&self.backend)?;
         let precision = self.precision(backend)?;
         let device = open(backend, precision)?;
-        let classes = self.class.as_deref().map(dg::data::parse_class).transpose()?.into_iter().collect();
-        let cond = models::Conditioning { classes, cfg: self.cfg, first: 0 };
-        let model = models::open(&self.model, Path::parse(&self.path)?, &cond, &device)?;
+        let names = dg::data::ImageData::parse(&self.model).map_or(&[][..], |d| d.classes());
+        let classes = self.class.as_deref().map(|c| dg::data::parse_class(c, names)).transpose()?.into_iter().collect();
+        let cond = nets::Conditioning { classes, cfg: self.cfg, first: 0 };
+        let model = nets::open(&self.model, Path::parse(&self.path)?, &cond, &device)?;
         let logp = match logp {
             "auto" if model.dim() <= EXACT_DIVERGENCE_MAX_DIM => "exact",
             "auto" => "hutchinson",
@@ -358,7 +366,7 @@ fn sample(o: &Opened, png: Option<&str>) -> Result<Value> {
     let out = sampler.finish()?;
     if let Some(file) = png {
         let cols = (out.samples.len() as f64).sqrt().ceil() as usize;
-        let bytes = dg::eval::png_grid(&out.samples, cols)?;
+        let bytes = dg::training::eval::png_grid(&out.samples, cols)?;
         std::fs::write(file, bytes).map_err(|e| Error::Input { path: file.into(), reason: e.to_string() })?;
     }
     Ok(json!({

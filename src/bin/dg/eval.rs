@@ -5,16 +5,16 @@
 
 use super::plot::{Series, chart};
 use clap::Args;
-use dg::classifier::Classifier;
-use dg::density::{Divergence, encode};
-use dg::device::{Backend, Precision, open};
-use dg::eval::{Moments, frechet_distance, png_bits_per_pixel, png_grid};
-use dg::guidance::{Method, Noise};
-use dg::models::Conditioning;
-use dg::rng::BatchRng;
-use dg::sampler::{Sampler, Settings, host1, rows};
-use dg::schedule::{Path, Window};
-use dg::solver::Solver;
+use dg::nets::Conditioning;
+use dg::sampling::density::{Divergence, encode};
+use dg::sampling::device::{Backend, Precision, open};
+use dg::sampling::guidance::{Method, Noise};
+use dg::sampling::rng::BatchRng;
+use dg::sampling::sampler::{Sampler, Settings, host1, rows};
+use dg::sampling::schedule::{Path, Window};
+use dg::sampling::solver::Solver;
+use dg::training::classifier::Classifier;
+use dg::training::eval::{Moments, frechet_distance, png_bits_per_pixel, png_grid};
 use dg::{Error, Result};
 use serde_json::{Value, json};
 use std::fmt::Write;
@@ -84,8 +84,8 @@ struct Ctx {
 }
 
 impl Ctx {
-    fn model(&self, cfg: f64) -> Result<std::rc::Rc<dyn dg::score::ScoreModel>> {
-        dg::models::open(&self.args.model, Path::Linear, &Conditioning { cfg, ..Default::default() }, &self.device)
+    fn model(&self, cfg: f64) -> Result<std::rc::Rc<dyn dg::sampling::score::ScoreModel>> {
+        dg::nets::open(&self.args.model, Path::Linear, &Conditioning { cfg, ..Default::default() }, &self.device)
     }
 
     fn settings(&self, method: Method, k: usize, divergence: Divergence) -> Settings {
@@ -228,10 +228,10 @@ pub fn run(args: EvalArgs) -> Result<Value> {
     let bytes = std::fs::read(&args.classifier)
         .map_err(|e| Error::Model { path: args.classifier.clone(), reason: e.to_string() })?;
     let classifier = Classifier::load(bytes, &args.classifier, &device)?;
-    let test = dg::data::fashion("t10k")?;
-    let (test_rows, labels) = dg::classifier::rows_of(&test, 0..test.len());
+    let test = dg::data::ImageData::Fashion.load(true)?;
+    let (test_rows, labels) = dg::training::classifier::rows_of(&test, 0..test.len());
     let (features, pred) = classifier.classify(&test_rows, &device)?;
-    let accuracy = dg::classifier::agreement(&pred, &labels);
+    let accuracy = dg::training::classifier::agreement(&pred, &labels);
     let reference = Moments::of(&features)?;
     let settings = json!({
         "model": args.model, "samples": args.samples, "logp_samples": args.logp_samples, "cfg_samples": args.cfg_samples, "steps": args.steps,
@@ -300,8 +300,15 @@ fn alignment(c: &Ctx) -> Result<Value> {
     let mut rng = BatchRng::new(c.args.seed, 0, n);
     let latent = rng.normal_tensor(784, &c.device).mul_scalar(Path::Linear.sigma(-10.0));
     let div = Divergence::Hutchinson { probes: 1 };
-    let a =
-        dg::alignment::score_alignment(&*model, latent, Window::default(), c.args.steps, Solver::Euler, div, &mut rng)?;
+    let a = dg::sampling::alignment::score_alignment(
+        &*model,
+        latent,
+        Window::default(),
+        c.args.steps,
+        Solver::Euler,
+        div,
+        &mut rng,
+    )?;
     let (with, without) = (host1(a.with_score)?, host1(a.without_score)?);
     let frac = |v: &[f64]| v.iter().filter(|x| **x > 0.0).count() as f64 / v.len() as f64;
     let agree = with.iter().zip(&without).filter(|(a, b)| (**a > 0.0) == (**b > 0.0)).count() as f64 / n as f64;
@@ -451,7 +458,7 @@ fn report(c: &Ctx) -> Result<()> {
     }
     md.push_str("\n|---|---|---|---|---|---|\n");
     let mut class_series = Vec::new();
-    for (k, class) in dg::data::CLASSES.iter().enumerate() {
+    for (k, class) in dg::data::fashion::CLASSES.iter().enumerate() {
         let _ = write!(md, "| {class} |");
         let mut pts = Vec::new();
         for q in QS {

@@ -2,10 +2,10 @@
 //! `v = ε - x`. Adam with warm-up and cosine decay, an EMA of the weights (what ships),
 //! checkpoints that a later run resumes from.
 
-use crate::data::{self, Images, Lab};
+use crate::data::{ImageData, ImageSet, Lab};
 use crate::error::{Error, Result};
 use crate::nets::{Arch, Net};
-use crate::rng::HostRng;
+use crate::sampling::rng::HostRng;
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::store::{BurnpackStore, ModuleSnapshot, SafetensorsStore};
@@ -15,7 +15,7 @@ use std::time::Instant;
 
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct TrainConfig {
-    /// `moons`, `8gaussians`, `checkerboard`, `gmm` or `fashion`.
+    /// `moons`, `8gaussians`, `checkerboard`, `gmm` (2-D), or `fashion`, `emoji` (images).
     pub data: String,
     pub arch: Arch,
     pub steps: usize,
@@ -51,7 +51,7 @@ pub struct Summary {
 
 enum Source {
     Lab(Lab),
-    Images(Images),
+    Images(ImageSet),
 }
 
 impl Source {
@@ -59,16 +59,16 @@ impl Source {
     fn batch(&self, cfg: &TrainConfig, rng: &mut HostRng, device: &Device) -> (Tensor<2>, Option<Tensor<1, Int>>) {
         let b = cfg.batch;
         match self {
-            Source::Lab(lab) => (crate::rng::tensor2(lab.sample(b, rng), b, 2, device), None),
+            Source::Lab(lab) => (crate::sampling::rng::tensor2(lab.sample(b, rng), b, 2, device), None),
             Source::Images(img) => {
-                let d = img.side * img.side;
+                let d = img.dim();
                 let mut pix = Vec::with_capacity(b * d);
                 let mut labels = Vec::with_capacity(b);
                 for _ in 0..b {
                     let i = (rng.uniform() * img.len() as f64) as usize % img.len();
                     pix.extend_from_slice(img.row(i));
                     labels.push(if rng.uniform() < cfg.label_dropout {
-                        data::CLASSES.len() as i64
+                        img.null_label() as i64
                     } else {
                         img.labels[i] as i64
                     });
@@ -149,15 +149,13 @@ pub(crate) fn cosine(lr: f64, p: f64) -> f64 {
 /// Noise fractions: half uniform in t, half uniform in λ ∈ [-10, 10] (where samplers step).
 fn times(b: usize, rng: &mut HostRng) -> Vec<f64> {
     (0..b)
-        .map(
-            |i| {
-                if i % 2 == 0 {
-                    rng.uniform()
-                } else {
-                    crate::schedule::Path::Linear.sigma(-10.0 + 20.0 * rng.uniform())
-                }
-            },
-        )
+        .map(|i| {
+            if i % 2 == 0 {
+                rng.uniform()
+            } else {
+                crate::sampling::schedule::Path::Linear.sigma(-10.0 + 20.0 * rng.uniform())
+            }
+        })
         .collect()
 }
 
@@ -170,25 +168,30 @@ pub fn train(cfg: &TrainConfig, device: &Device, mut progress: impl FnMut(&Progr
     if cfg.steps == 0 || cfg.batch == 0 {
         return Err(Error::invalid(if cfg.steps == 0 { "steps" } else { "batch" }, "must be at least 1"));
     }
-    let source = match (cfg.data.as_str(), Lab::parse(&cfg.data)) {
-        (_, Some(lab)) => Source::Lab(lab),
-        ("fashion", _) => Source::Images(data::fashion("train")?),
-        (other, _) => {
+    let source = match (Lab::parse(&cfg.data), ImageData::parse(&cfg.data)) {
+        (Some(lab), _) => Source::Lab(lab),
+        (_, Some(images)) => Source::Images(images.load(false)?),
+        _ => {
             return Err(Error::invalid(
                 "data",
-                format!("'{other}' is not moons, 8gaussians, checkerboard, gmm or fashion"),
+                format!("'{}' is not moons, 8gaussians, checkerboard, gmm, fashion or emoji", cfg.data),
             ));
         }
     };
+    if let (Arch::UNet(c), Source::Images(img)) = (&cfg.arch, &source)
+        && (c.side, c.colours, c.classes) != (img.side, img.channels, img.classes.len())
+    {
+        return Err(Error::invalid("arch", format!("the U-Net's {c:?} does not fit {}'s images", cfg.data)));
+    }
     let ad = device.clone().autodiff();
     match (Net::init(&cfg.arch, &ad), &source) {
         (Net::Mlp(m, _), Source::Lab(_)) => run(cfg, m, &source, &ad, &mut progress, |m, x, t, _| m.forward(x, t)),
         (Net::UNet(m, c), Source::Images(_)) => run(cfg, m, &source, &ad, &mut progress, move |m, x, t, labels| {
             let b = x.dims()[0];
-            let s = c.side;
-            m.forward(x.reshape([b, 1, s, s]), t, labels.expect("images have labels")).reshape([b, s * s])
+            let (k, s) = (c.colours, c.side);
+            m.forward(x.reshape([b, k, s, s]), t, labels.expect("images have labels")).reshape([b, c.dim()])
         }),
-        _ => Err(Error::invalid("arch", "the MLP trains on 2-D data, the U-Net on fashion")),
+        _ => Err(Error::invalid("arch", "the MLP trains on 2-D data, the U-Net on images")),
     }
 }
 
@@ -245,7 +248,7 @@ fn run<M: Module + ModuleSnapshot + Clone>(
         let [b, d] = x0.dims();
         let t = times(b, &mut rng);
         let eps = rng.normal_tensor(b, d, device);
-        let tt = crate::rng::tensor1(t, device);
+        let tt = crate::sampling::rng::tensor1(t, device);
         let tc = tt.clone().unsqueeze_dim::<2>(1);
         let xt = x0.clone() * tc.clone().neg().add_scalar(1.0) + eps.clone() * tc;
         let pred = forward(&model, xt, tt, labels);

@@ -1,7 +1,7 @@
 //! SiLU as a burn backend extension, for training the U-Net: one fused, vectorised pass
 //! forward (`x·σ(x)`) and one backward (`dy·silu'(x)`) on flex in f32, where burn composes
 //! it from a sigmoid (two exponentials and a logarithm, each its own pass) and a product,
-//! with a graph node for each. Served where the convolutions are ([`crate::host_net::serves`]);
+//! with a graph node for each. Served where the convolutions are ([`crate::nets::kernels::serves`]);
 //! everywhere else it is `burn::tensor::activation::silu`, as before.
 
 use burn::tensor::Tensor;
@@ -9,7 +9,7 @@ use burn::tensor::Tensor;
 /// `silu(x)`, fused where the kernels serve.
 pub fn silu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     #[cfg(not(target_arch = "wasm32"))]
-    if crate::host_net::serves(&x.device()) {
+    if crate::nets::kernels::serves(&x.device()) {
         return fast::silu(x);
     }
     burn::tensor::activation::silu(x)
@@ -20,7 +20,7 @@ pub use fast::silu as fused_silu;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod fast {
-    use crate::kernels::{isa, multiversion};
+    use crate::nets::kernels::{isa, multiversion};
     use burn::backend::autodiff::checkpoint::base::Checkpointer;
     use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
     use burn::backend::autodiff::grads::Gradients;
@@ -51,7 +51,7 @@ mod fast {
         /// `y = silu(x)`.
         fn forward(x: &[f32], y: &mut [f32]) {
             for (y, x) in y.iter_mut().zip(x) {
-                *y = crate::kernels::silu(*x);
+                *y = crate::nets::kernels::silu(*x);
             }
         }
     }
@@ -60,7 +60,7 @@ mod fast {
         /// `dx = dy·silu'(x)`.
         fn backward(x: &[f32], dy: &[f32], dx: &mut [f32]) {
             for ((dx, dy), x) in dx.iter_mut().zip(dy).zip(x) {
-                *dx = dy * crate::kernels::silu_prime(*x);
+                *dx = dy * crate::nets::kernels::silu_prime(*x);
             }
         }
     }

@@ -1,5 +1,5 @@
 //! A convolution's forward pass and both backward products on the blocked layout, for training
-//! (burn's autodiff calls them through [`crate::conv_op`]); tensors come and go in NCHW.
+//! (burn's autodiff calls them through [`crate::nets::conv_op`]); tensors come and go in NCHW.
 //!
 //! - The input gradient is a transposed convolution: a stride-1 convolution of the output
 //!   gradient, spread out by the stride (zeros between pixels) and padded by `k - 1 - pad`,

@@ -1,11 +1,11 @@
 //! The U-Net's convolutions as a burn backend extension (`#[backend_extension]`), so that
 //! training runs them, forward and backward, on the blocked kernels of
-//! [`crate::kernels::grad`] while burn's autodiff, optimizers and modules stay as they are.
+//! [`crate::nets::kernels::grad`] while burn's autodiff, optimizers and modules stay as they are.
 //!
 //! The operation is implemented for burn's flex backend (the kernels in f32) and for
 //! `Autodiff<Flex>` with a handwritten backward (the input gradient as a transposed
 //! convolution, the weight and bias gradients as reductions, all on the kernels). It is only
-//! called where [`crate::host_net::serves`] the device (flex in f32, natively, unless
+//! called where [`crate::nets::kernels::serves`] the device (flex in f32, natively, unless
 //! `DG_HOST_KERNELS=0`) and for the shapes the kernels take; everything else (wgpu, f64, the
 //! browser, other convolutions) runs `Conv2d::forward`, burn's own operator, as before.
 
@@ -26,7 +26,7 @@ pub fn forward(c: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 
 #[cfg(not(target_arch = "wasm32"))]
 mod fast {
-    use crate::kernels::grad::{self, Geometry};
+    use crate::nets::kernels::grad::{self, Geometry};
     use burn::backend::autodiff::checkpoint::base::Checkpointer;
     use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
     use burn::backend::autodiff::grads::Gradients;
@@ -70,7 +70,10 @@ mod fast {
     /// The stride and padding when `c` on `x` is a convolution the kernels take on a device they
     /// serve: one stride and one padding for both axes, no dilation or groups.
     pub(super) fn settings(c: &Conv2d, x: &Tensor<4>) -> Option<(usize, usize)> {
-        if !crate::host_net::serves(&x.device()) || c.dilation != [1, 1] || c.groups != 1 || c.stride[0] != c.stride[1]
+        if !crate::nets::kernels::serves(&x.device())
+            || c.dilation != [1, 1]
+            || c.groups != 1
+            || c.stride[0] != c.stride[1]
         {
             return None;
         }

@@ -2,10 +2,11 @@
 //! quality (a Fréchet distance, like FID with a network fitted to this data) and whose
 //! predictions say whether a conditional sample shows the garment it was asked for.
 
-use crate::data::{CLASSES, Images};
+use crate::data::ImageSet;
+use crate::data::fashion::CLASSES;
 use crate::error::{Error, Result};
-use crate::nets::conv3;
-use crate::rng::HostRng;
+use crate::nets::unet::conv3;
+use crate::sampling::rng::HostRng;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::nn::{Linear, LinearConfig};
@@ -54,11 +55,11 @@ impl Classifier {
     pub fn classify(&self, images: &[Vec<f64>], device: &Device) -> Result<(Vec<Vec<f64>>, Vec<usize>)> {
         let (mut feats, mut classes) = (Vec::new(), Vec::new());
         for chunk in images.chunks(256) {
-            let x = crate::sampler::rows(chunk, 784, "images", device)?;
+            let x = crate::sampling::sampler::rows(chunk, 784, "images", device)?;
             let f = self.features(x);
             let pred = self.logits(f.clone()).argmax(1).reshape([chunk.len()]).float();
-            classes.extend(crate::sampler::host1(pred)?.into_iter().map(|c| c as usize));
-            feats.extend(crate::sampler::host2(f)?);
+            classes.extend(crate::sampling::sampler::host1(pred)?.into_iter().map(|c| c as usize));
+            feats.extend(crate::sampling::sampler::host2(f)?);
         }
         Ok((feats, classes))
     }
@@ -66,7 +67,7 @@ impl Classifier {
     /// Reads a file written by [`train`]; wrong shapes or a truncated file are errors.
     pub fn load(bytes: Vec<u8>, origin: &str, device: &Device) -> Result<Self> {
         let mut net = Classifier::new(device);
-        crate::nets::check_loaded(origin, net.load_from(&mut crate::nets::weights_store(bytes, device)))?;
+        crate::nets::check_loaded(origin, net.load_from(&mut crate::nets::weights::weights_store(bytes, device)))?;
         Ok(net)
     }
 
@@ -77,13 +78,13 @@ impl Classifier {
 }
 
 /// Images `[from, to)` of a set as host rows and their labels.
-pub fn rows_of(images: &Images, range: std::ops::Range<usize>) -> (Vec<Vec<f64>>, Vec<usize>) {
+pub fn rows_of(images: &ImageSet, range: std::ops::Range<usize>) -> (Vec<Vec<f64>>, Vec<usize>) {
     let rows = range.clone().map(|i| images.row(i).iter().map(|&p| f64::from(p)).collect()).collect();
     (rows, range.map(|i| usize::from(images.labels[i])).collect())
 }
 
 /// Fraction of images whose predicted class is their label.
-pub fn accuracy(net: &Classifier, images: &Images, device: &Device) -> Result<f64> {
+pub fn accuracy(net: &Classifier, images: &ImageSet, device: &Device) -> Result<f64> {
     let (rows, labels) = rows_of(images, 0..images.len());
     let (_, pred) = net.classify(&rows, device)?;
     Ok(agreement(&pred, &labels))
@@ -97,7 +98,7 @@ pub fn agreement(pred: &[usize], labels: &[usize]) -> f64 {
 /// Cross-entropy training with Adam (cosine decay), on random batches with ±2-pixel shifts;
 /// `progress(step, loss)` every 50 steps.
 pub fn train(
-    images: &Images,
+    images: &ImageSet,
     steps: usize,
     batch: usize,
     lr: f64,
@@ -132,10 +133,10 @@ pub fn train(
         let y = Tensor::<2>::from_data(TensorData::new(onehot, [batch, k]), &ad);
         let loss = (log_softmax(net.logits(net.features(x)), 1) * y).sum_dim(1).mean().neg();
         let grads = GradientsParams::from_grads(loss.backward(), &net);
-        net = optim.step(crate::train::cosine(lr, step as f64 / steps as f64), net, grads);
+        net = optim.step(crate::training::flow::cosine(lr, step as f64 / steps as f64), net, grads);
         if step % 50 == 0 || step + 1 == steps {
             progress(step + 1, loss.inner().into_scalar::<f64>());
         }
     }
-    Ok(crate::train::detach(net))
+    Ok(crate::training::flow::detach(net))
 }

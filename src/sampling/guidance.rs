@@ -7,10 +7,10 @@
 //! - DG, exact target: `c = div v + b`, `b = (L* - log p_start)/(λ_max - λ_min)`;
 //! - SDG: `c = ½Q - ½φ²Δ̂`, which cancels the Itô push of score-orthogonal noise.
 
-use crate::density::{Divergence, plain_rate, score_and_laplacian, score_jvp};
 use crate::error::{Error, Result, finite};
-use crate::rng::BatchRng;
-use crate::score::ScoreModel;
+use crate::sampling::density::{Divergence, plain_rate, score_and_laplacian, score_jvp};
+use crate::sampling::rng::BatchRng;
+use crate::sampling::score::ScoreModel;
 use burn::tensor::Tensor;
 use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
 

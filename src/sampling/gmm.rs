@@ -3,9 +3,9 @@
 //! Laplacian and Hessian products are closed form at every λ.
 
 use crate::error::{Error, Result};
-use crate::rng::{HostRng, tensor2};
-use crate::schedule::Path;
-use crate::score::ScoreModel;
+use crate::sampling::rng::{HostRng, tensor2};
+use crate::sampling::schedule::Path;
+use crate::sampling::score::ScoreModel;
 use burn::tensor::{Device, Tensor, activation::softmax};
 
 /// The mixture as written in JSON: `{"weights": [...], "means": [[...], ...], "stds": [...]}`.

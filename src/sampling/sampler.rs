@@ -1,13 +1,13 @@
 //! A run of one method as a stepper: the state after every step is there to read (the page
 //! draws each one), the run can stop between steps, and [`Sampler::finish`] reads it back.
 
-use crate::density::{Divergence, Track, start_log_prob};
 use crate::error::{Error, Result};
-use crate::guidance::{Guards, Guidance, Method, Rates, prior_radius};
-use crate::rng::BatchRng;
-use crate::schedule::Window;
-use crate::score::{Rows, ScoreModel};
-use crate::solver::{self, Solver};
+use crate::sampling::density::{Divergence, Track, start_log_prob};
+use crate::sampling::guidance::{Guards, Guidance, Method, Rates, prior_radius};
+use crate::sampling::rng::BatchRng;
+use crate::sampling::schedule::Window;
+use crate::sampling::score::{Rows, ScoreModel};
+use crate::sampling::solver::{self, Solver};
 use burn::tensor::{Tensor, TensorData};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -133,7 +133,7 @@ impl ScoreModel for Counted {
     fn dim(&self) -> usize {
         self.model.dim()
     }
-    fn path(&self) -> crate::schedule::Path {
+    fn path(&self) -> crate::sampling::schedule::Path {
         self.model.path()
     }
     fn score(&self, x: Tensor<2>, lambda: f64) -> Tensor<2> {

@@ -1,7 +1,7 @@
 //! The score-model abstraction (SPEC 1): anything that gives `∇ₓ log p_λ(x)` for a batch.
 //! Networks predict noise, velocity or data; [`FromPrediction`] turns each into a score.
 
-use crate::schedule::Path;
+use crate::sampling::schedule::Path;
 use burn::tensor::Tensor;
 
 /// Which of the run's samples each row of a batch holds: row `r` is sample `start + r % period`.
@@ -62,7 +62,7 @@ pub trait ScoreModel {
         1.0
     }
     /// The score and its Jacobian-vector product `(∂s/∂x)·z`, `[B, D]` each, where the model
-    /// has a forward-mode derivative of its own (the host U-Net, [`crate::host_net`]): one
+    /// has a forward-mode derivative of its own (the host U-Net, [`crate::nets::host`]): one
     /// pass instead of an autodiff backward. `None` otherwise, and for autodiff inputs.
     fn score_and_jvp(&self, _x: Tensor<2>, _lambda: f64, _z: Tensor<2>, _rows: Rows) -> Option<(Tensor<2>, Tensor<2>)> {
         None

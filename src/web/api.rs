@@ -1,13 +1,13 @@
 //! The browser API (wasm32 only): a thin wasm-bindgen layer over [`Sampler`]. Every error is
 //! a JS `Error` with the library's one-line message; readback is async only.
 
-use crate::canvas::{Layer, Painter, Picture};
-use crate::device::{Precision, cpu};
-use crate::gmm::{Gmm, MixtureSpec};
-use crate::models::{Conditioning, from_weights};
-use crate::sampler::{Sampler, Settings};
-use crate::schedule::Path;
-use crate::score::ScoreModel;
+use crate::nets::{Conditioning, from_weights};
+use crate::sampling::device::{Precision, cpu};
+use crate::sampling::gmm::{Gmm, MixtureSpec};
+use crate::sampling::sampler::{Sampler, Settings};
+use crate::sampling::schedule::Path;
+use crate::sampling::score::ScoreModel;
+use crate::web::canvas::{Layer, Painter, Picture};
 use burn::backend::wgpu::{WgpuSetup, wgpu};
 use burn::tensor::{Device, Tensor};
 use js_sys::{Float32Array, Object, Reflect, Uint8Array};
@@ -246,14 +246,14 @@ pub fn chi_quantile(dim: usize, p: f64) -> Result<f64, JsError> {
             "invalid q: the chi quantile needs 0 < p < 1 and D >= 1, got p = {p}, D = {dim}"
         )));
     }
-    Ok(crate::guidance::chi_quantile(dim, p))
+    Ok(crate::sampling::guidance::chi_quantile(dim, p))
 }
 
 /// What one run may ask for in this build (`{steps, batch, probes, values}`, `values` the
 /// batch × dimension): the page checks settings against it before fetching anything.
 #[wasm_bindgen]
 pub fn limits() -> Result<JsValue, JsError> {
-    serde_wasm_bindgen::to_value(&crate::sampler::LIMITS).map_err(js_err)
+    serde_wasm_bindgen::to_value(&crate::sampling::sampler::LIMITS).map_err(js_err)
 }
 
 /// Memory in use: `{wasm_bytes, gpu}` with `gpu` = `{bytes_in_use, bytes_reserved, allocations}`

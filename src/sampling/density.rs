@@ -2,10 +2,10 @@
 //! products, and encoding given samples back to the prior.
 
 use crate::error::{Error, Result};
-use crate::rng::{BatchRng, tensor2};
-use crate::schedule::Window;
-use crate::score::{Rows, ScoreModel};
-use crate::solver::{self, OdeState, Solver};
+use crate::sampling::rng::{BatchRng, tensor2};
+use crate::sampling::schedule::Window;
+use crate::sampling::score::{Rows, ScoreModel};
+use crate::sampling::solver::{self, OdeState, Solver};
 use burn::tensor::{DType, Tensor};
 
 /// How the Laplacian `Δ log p = div s` is obtained.

@@ -2,12 +2,12 @@
 //! of its sample? Integrates the tangent `u = DΦ·s_prior` along the plain ODE, and `ω`, the
 //! same quantity without any score at the end.
 
-use crate::density::{Divergence, laplacian_slope, score_jvp};
 use crate::error::Result;
-use crate::rng::BatchRng;
-use crate::schedule::Window;
-use crate::score::ScoreModel;
-use crate::solver::{self, OdeState, Solver};
+use crate::sampling::density::{Divergence, laplacian_slope, score_jvp};
+use crate::sampling::rng::BatchRng;
+use crate::sampling::schedule::Window;
+use crate::sampling::score::ScoreModel;
+use crate::sampling::solver::{self, OdeState, Solver};
 use burn::tensor::Tensor;
 
 /// The point, its tangent and `ω`, moving together.

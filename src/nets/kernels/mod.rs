@@ -1,4 +1,4 @@
-//! Hand-written f32 kernels for the CPU inference path ([`crate::host_net`]): the U-Net's
+//! Hand-written f32 kernels for the CPU inference path ([`crate::nets::host`]): the U-Net's
 //! direct convolutions, group norm with SiLU, upsampling and concatenation, on activations in
 //! a blocked channel layout (NCHW16c: sixteen channels per block, the innermost axis), so that
 //! one output pixel's sixteen channels fill one AVX-512 register (two AVX2, four NEON or
@@ -15,6 +15,20 @@ pub mod conv;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod grad;
 pub mod norm;
+
+use burn::tensor::{Device, FloatDType};
+
+/// Whether the kernels serve `device` (the host U-Net, [`crate::nets::host`], and the training
+/// extensions): burn's flex CPU backend in f32 (f64 keeps burn's
+/// exact path; wgpu is a GPU), natively and in the browser. `DG_HOST_KERNELS=0` turns it off
+/// natively (for comparisons). In the page (SIMD128, batch 16, busy machine) a plain
+/// Fashion-MNIST step measured 39–56 ms against flex's 71–156 ms in the same rounds.
+pub fn serves(device: &Device) -> bool {
+    if std::env::var("DG_HOST_KERNELS").is_ok_and(|v| v == "0") {
+        return false;
+    }
+    device.clone().inner() == Device::flex() && device.settings().float_dtype == FloatDType::F32
+}
 
 /// Channels per block of the blocked layout.
 pub const L: usize = 16;
@@ -382,7 +396,7 @@ pub fn linear(x: &[f32], rows: usize, w: &[f32], b: Option<&[f32]>, i: usize, o:
 macro_rules! multiversion {
     ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
         $(#[$m])*
-        $vis fn $name(isa: $crate::kernels::Isa, $($arg: $ty),*) {
+        $vis fn $name(isa: $crate::nets::kernels::Isa, $($arg: $ty),*) {
             #[inline(always)]
             fn body($($arg: $ty),*) $body
             #[cfg(target_arch = "x86_64")]
@@ -398,10 +412,10 @@ macro_rules! multiversion {
             match isa {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: `available()` saw AVX-512F and FMA on this CPU.
-                $crate::kernels::Isa::Avx512 => unsafe { avx512($($arg),*) },
+                $crate::nets::kernels::Isa::Avx512 => unsafe { avx512($($arg),*) },
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: `available()` saw AVX2 and FMA on this CPU.
-                $crate::kernels::Isa::Avx2 => unsafe { avx2($($arg),*) },
+                $crate::nets::kernels::Isa::Avx2 => unsafe { avx2($($arg),*) },
                 _ => body($($arg),*),
             }
         }

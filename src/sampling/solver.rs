@@ -80,12 +80,12 @@ pub fn integrate<S: OdeState>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::tensor1;
+    use crate::sampling::rng::tensor1;
 
     /// dy/dλ = y from 0 to 1: the error of each solver falls at its order.
     #[test]
     fn each_solver_converges_at_its_order() {
-        let device = crate::device::cpu_f64();
+        let device = crate::sampling::device::cpu_f64();
         for (solver, order) in [(Solver::Euler, 1.0), (Solver::Heun, 2.0), (Solver::Rk4, 4.0)] {
             let err = |n: usize| {
                 let grid: Vec<f64> = (0..=n).map(|i| i as f64 / n as f64).collect();

@@ -1,71 +1,15 @@
-//! The trained velocity networks (linear flow matching, SPEC 1): an MLP for the 2-D lab and a
-//! small class-conditional U-Net for 28×28 images. Both see the noise fraction `t = σ(λ)`.
+//! The class-conditional U-Net for images: two levels down and back up with skips, one
+//! residual block per level, time and class embeddings added in every block; and
+//! [`Conditioned`], the network with the labels and classifier-free guidance a run asks for.
 
-use crate::conv_op::forward as conv;
-use crate::error::{Error, Result};
-use crate::rng::tensor2;
-use crate::schedule::Path;
-use crate::score::{FromPrediction, Prediction, Predictor, Rows};
-use crate::silu_op::silu;
+use crate::nets::conv_op::forward as conv;
+use crate::nets::silu_op::silu;
+use crate::nets::time::{noise_fraction, time_features};
+use crate::sampling::score::{Predictor, Rows};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Embedding, EmbeddingConfig, GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-
-/// Sinusoidal features of t ∈ [0, 1], `[B] -> [B, dim]`.
-fn time_features(t: Tensor<1>, dim: usize) -> Tensor<2> {
-    let half = dim / 2;
-    let freqs: Vec<f64> = (0..half).map(|i| 1000f64.powf(i as f64 / half as f64)).collect();
-    let device = t.device();
-    let f = tensor2(freqs, 1, half, &device);
-    let arg = t.unsqueeze_dim::<2>(1).mul_scalar(std::f64::consts::PI) * f;
-    Tensor::cat(vec![arg.clone().sin(), arg.cos()], 1)
-}
-
-/// The 2-D lab's velocity network: `[x, time features] -> 4 hidden SiLU layers -> v`.
-#[derive(Module, Debug)]
-pub struct Mlp {
-    input: Linear,
-    hidden: Vec<Linear>,
-    output: Linear,
-}
-
-/// Sizes of an [`Mlp`].
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct MlpConfig {
-    pub dim: usize,
-    pub width: usize,
-    pub depth: usize,
-    pub time_dim: usize,
-}
-
-impl Default for MlpConfig {
-    fn default() -> Self {
-        MlpConfig { dim: 2, width: 128, depth: 3, time_dim: 32 }
-    }
-}
-
-impl MlpConfig {
-    pub fn init(&self, device: &Device) -> Mlp {
-        Mlp {
-            input: LinearConfig::new(self.dim + self.time_dim, self.width).init(device),
-            hidden: (0..self.depth).map(|_| LinearConfig::new(self.width, self.width).init(device)).collect(),
-            output: LinearConfig::new(self.width, self.dim).init(device),
-        }
-    }
-}
-
-impl Mlp {
-    /// `x: [B, D]`, `t: [B]` -> velocity `[B, D]`.
-    pub fn forward(&self, x: Tensor<2>, t: Tensor<1>) -> Tensor<2> {
-        let time_dim = self.input.weight.dims()[0] - x.dims()[1];
-        let mut h = silu(self.input.forward(Tensor::cat(vec![x, time_features(t, time_dim)], 1)));
-        for layer in &self.hidden {
-            h = silu(layer.forward(h));
-        }
-        self.output.forward(h)
-    }
-}
 
 /// A residual block: two 3×3 convolutions with group norm, the embedding added in between.
 #[derive(Module, Debug)]
@@ -120,10 +64,14 @@ fn upsample(x: Tensor<4>) -> Tensor<4> {
     x.reshape([b, c, h, 1, w, 1]).expand([b, c, h, 2, w, 2]).reshape([b, c, 2 * h, 2 * w])
 }
 
-/// Sizes of a [`UNet`] for `side × side` grey images.
+/// Sizes of a [`UNet`] for `colours × side × side` images.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UNetConfig {
     pub side: usize,
+    /// Channels of the image: 1 grey, 3 RGB (files from before colour models say nothing: 1).
+    #[serde(default = "grey")]
+    pub colours: usize,
+    /// Width: feature channels at the first level (twice as many below).
     pub channels: usize,
     pub emb: usize,
     /// Classes; label `classes` is the null label of classifier-free guidance.
@@ -132,8 +80,12 @@ pub struct UNetConfig {
 
 impl Default for UNetConfig {
     fn default() -> Self {
-        UNetConfig { side: 28, channels: 16, emb: 64, classes: 10 }
+        UNetConfig { side: 28, colours: 1, channels: 16, emb: 64, classes: 10 }
     }
+}
+
+fn grey() -> usize {
+    1
 }
 
 /// Two levels down (28 → 14 → 7) and back up, with skips; time and class enter every block.
@@ -161,7 +113,7 @@ impl UNetConfig {
             time1: LinearConfig::new(e, e).init(device),
             time2: LinearConfig::new(e, e).init(device),
             label: EmbeddingConfig::new(self.classes + 1, e).init(device),
-            conv_in: conv3(1, c, 1, device),
+            conv_in: conv3(self.colours, c, 1, device),
             down1: ResBlock::new(c, c, e, device),
             pool1: conv3(c, 2 * c, 2, device),
             down2: ResBlock::new(2 * c, 2 * c, e, device),
@@ -170,19 +122,24 @@ impl UNetConfig {
             up2: ResBlock::new(4 * c, 2 * c, e, device),
             up1: ResBlock::new(3 * c, c, e, device),
             norm_out: GroupNormConfig::new(groups(c), c).init(device),
-            conv_out: conv3(c, 1, 1, device),
+            conv_out: conv3(c, self.colours, 1, device),
         }
+    }
+
+    /// Values per image, `C·S·S` (one row of a batch).
+    pub fn dim(&self) -> usize {
+        self.colours * self.side * self.side
     }
 
     /// Multiply-accumulates of one forward pass of one image, ×2 for FLOPs.
     pub fn flops(&self) -> f64 {
-        let (c, s) = (self.channels as f64, self.side as f64);
+        let (c, s, k) = (self.channels as f64, self.side as f64, self.colours as f64);
         let conv = |i: f64, o: f64, side: f64, k: f64| i * o * k * side * side;
         let block = |i: f64, o: f64, side: f64| {
             conv(i, o, side, 9.0) + conv(o, o, side, 9.0) + if i != o { conv(i, o, side, 1.0) } else { 0.0 }
         };
         let (s2, s4) = (s / 2.0, s / 4.0);
-        2.0 * (conv(1.0, c, s, 9.0)
+        2.0 * (conv(k, c, s, 9.0)
             + block(c, c, s)
             + conv(c, 2.0 * c, s2, 9.0)
             + block(2.0 * c, 2.0 * c, s2)
@@ -190,12 +147,12 @@ impl UNetConfig {
             + block(2.0 * c, 2.0 * c, s4)
             + block(4.0 * c, 2.0 * c, s2)
             + block(3.0 * c, c, s)
-            + conv(c, 1.0, s, 9.0))
+            + conv(c, k, s, 9.0))
     }
 }
 
 impl UNet {
-    /// `x: [B, 1, S, S]`, `t: [B]`, `labels: [B]` -> velocity `[B, 1, S, S]`.
+    /// `x: [B, C, S, S]`, `t: [B]`, `labels: [B]` -> velocity `[B, C, S, S]`.
     pub fn forward(&self, x: Tensor<4>, t: Tensor<1>, labels: Tensor<1, Int>) -> Tensor<4> {
         let e = self.time1.weight.dims()[0];
         let temb = self.time2.forward(silu(self.time1.forward(time_features(t, e))));
@@ -207,26 +164,6 @@ impl UNet {
         let u2 = self.up2.forward(Tensor::cat(vec![upsample(m), h2], 1), emb.clone());
         let u1 = self.up1.forward(Tensor::cat(vec![upsample(u2), h1], 1), emb);
         conv(&self.conv_out, silu(self.norm_out.forward(u1)))
-    }
-}
-
-/// The noise fraction `t = σ(λ)` of the linear path, for a batch.
-fn noise_fraction(b: usize, lambda: f64, device: &Device) -> Tensor<1> {
-    Tensor::full([b], Path::Linear.sigma(lambda), device)
-}
-
-impl Predictor for Mlp {
-    fn dim(&self) -> usize {
-        self.output.weight.dims()[1]
-    }
-    fn flops(&self) -> f64 {
-        let layers = std::iter::once(&self.input).chain(&self.hidden).chain(std::iter::once(&self.output));
-        layers.map(|l| 2.0 * l.weight.shape().num_elements() as f64).sum()
-    }
-    fn predict_rows(&self, x: Tensor<2>, lambda: f64, _rows: Rows) -> Tensor<2> {
-        let [b, _] = x.dims();
-        let t = noise_fraction(b, lambda, &x.device());
-        self.forward(x, t)
     }
 }
 
@@ -259,7 +196,7 @@ impl Conditioned {
 
 impl Predictor for Conditioned {
     fn dim(&self) -> usize {
-        self.config.side * self.config.side
+        self.config.dim()
     }
     fn flops(&self) -> f64 {
         let passes = if self.labels.is_empty() || self.cfg == 1.0 { 1.0 } else { 2.0 };
@@ -269,7 +206,7 @@ impl Predictor for Conditioned {
         let [b, d] = x.dims();
         let s = self.config.side;
         let device = x.device();
-        let img = x.reshape([b, 1, s, s]);
+        let img = x.reshape([b, self.config.colours, s, s]);
         let t = noise_fraction(b, lambda, &device);
         let unconditional = self.labels.is_empty();
         if unconditional || self.cfg == 1.0 {
@@ -287,128 +224,7 @@ impl Predictor for Conditioned {
     }
 }
 
-/// A trained velocity network as a score model on the linear path.
-pub fn score_model<P: Predictor>(net: P) -> FromPrediction<P> {
-    FromPrediction { net, kind: Prediction::Velocity, path: Path::Linear }
-}
-
-/// Checks a loaded file's tensors against the shapes a config expects: a wrong-shaped or
-/// truncated file is an error naming it, never a panic.
-pub fn check_loaded(
-    path: &str,
-    result: std::result::Result<burn::store::ApplyResult, impl std::fmt::Display>,
-) -> Result<()> {
-    let applied = result.map_err(|e| Error::Model { path: path.into(), reason: e.to_string() })?;
-    if !applied.errors.is_empty() || !applied.missing.is_empty() {
-        return Err(Error::Model {
-            path: path.into(),
-            reason: format!(
-                "does not fit the architecture: {} errors, missing {:?}",
-                applied.errors.len(),
-                applied.missing.iter().take(3).collect::<Vec<_>>()
-            ),
-        });
-    }
-    Ok(())
-}
-
-/// A trained network as its weights file describes it.
-#[allow(clippy::large_enum_variant)] // one per model; boxing would only add a hop
-pub enum Net {
-    Mlp(Mlp, MlpConfig),
-    UNet(UNet, UNetConfig),
-}
-
-/// What a weights file says about itself, in its safetensors metadata under `dg`.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "arch", rename_all = "lowercase")]
-pub enum Arch {
-    Mlp(MlpConfig),
-    UNet(UNetConfig),
-}
-
-impl Net {
-    pub fn init(arch: &Arch, device: &Device) -> Net {
-        match arch {
-            Arch::Mlp(c) => Net::Mlp(c.init(device), *c),
-            Arch::UNet(c) => Net::UNet(c.init(device), *c),
-        }
-    }
-
-    pub fn arch(&self) -> Arch {
-        match self {
-            Net::Mlp(_, c) => Arch::Mlp(*c),
-            Net::UNet(_, c) => Arch::UNet(*c),
-        }
-    }
-
-    /// Writes a weights file with its architecture in the metadata; `half` stores the floats
-    /// as f16 (half the bytes; loading casts them back to the device's precision).
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn save(&self, path: &str, half: bool) -> Result<()> {
-        let arch = self.arch();
-        match self {
-            Net::Mlp(m, _) => save_with_arch(m, &arch, path, half),
-            Net::UNet(m, _) => save_with_arch(m, &arch, path, half),
-        }
-    }
-
-    /// Reads a weights file's bytes; `origin` names it in errors.
-    pub fn from_bytes(bytes: Vec<u8>, origin: &str, device: &Device) -> Result<Net> {
-        use burn::store::ModuleSnapshot;
-        let arch = read_arch(&bytes).map_err(|reason| Error::Model { path: origin.into(), reason })?;
-        let mut net = Net::init(&arch, device);
-        let mut store = weights_store(bytes, device);
-        match &mut net {
-            Net::Mlp(m, _) => check_loaded(origin, m.load_from(&mut store))?,
-            Net::UNet(m, _) => check_loaded(origin, m.load_from(&mut store))?,
-        }
-        Ok(net)
-    }
-}
-
-/// A safetensors file's bytes as a store that casts its floats (f32 or f16 in files) to the
-/// device's precision (which may be f64).
-pub(crate) fn weights_store(bytes: Vec<u8>, device: &Device) -> burn::store::SafetensorsStore {
-    use burn::store::{FloatCastAdapter, SafetensorsStore};
-    SafetensorsStore::from_bytes(Some(bytes))
-        .with_from_adapter(FloatCastAdapter::to(device.settings().float_dtype.into()))
-}
-
-/// Writes a module's weights with `arch` in the `dg` metadata entry (what [`Net::from_bytes`]
-/// reads back); `half` stores the floats as f16.
-#[cfg(not(target_arch = "wasm32"))]
-pub(crate) fn save_with_arch<M: burn::store::ModuleSnapshot>(m: &M, arch: &Arch, path: &str, half: bool) -> Result<()> {
-    use burn::store::{FloatCastAdapter, SafetensorsStore};
-    let meta = serde_json::to_string(arch).expect("serialisable");
-    let mut store = SafetensorsStore::from_file(path).metadata("dg", meta).overwrite(true);
-    if half {
-        store = store.with_to_adapter(FloatCastAdapter::to(burn::tensor::DType::F16));
-    }
-    m.save_into(&mut store).map_err(|e| Error::Model { path: path.into(), reason: e.to_string() })
-}
-
-/// The `dg` entry of a safetensors header: 8 bytes of little-endian length, then JSON.
-fn read_arch(bytes: &[u8]) -> std::result::Result<Arch, String> {
-    let len = bytes
-        .get(..8)
-        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
-        .ok_or("not a safetensors file (shorter than 8 bytes)")?;
-    let header = usize::try_from(len)
-        .ok()
-        .and_then(|n| bytes.get(8..8usize.checked_add(n)?))
-        .ok_or("truncated safetensors header")?;
-    let header: serde_json::Value =
-        serde_json::from_slice(header).map_err(|e| format!("bad safetensors header: {e}"))?;
-    let meta = header
-        .get("__metadata__")
-        .and_then(|m| m.get("dg"))
-        .and_then(|m| m.as_str())
-        .ok_or("no 'dg' architecture in the metadata: not a dg weights file")?;
-    serde_json::from_str(meta).map_err(|e| format!("bad architecture in the metadata: {e}"))
-}
-
-/// A [`ResBlock`]'s layers, borrowed (for the host inference path, [`crate::host_net`]).
+/// A [`ResBlock`]'s layers, borrowed (for the host inference path, [`crate::nets::host`]).
 pub(crate) struct BlockLayers<'a> {
     pub norm1: &'a GroupNorm,
     pub conv1: &'a Conv2d,

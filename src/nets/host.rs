@@ -1,29 +1,18 @@
 //! The CPU inference path for the U-Net: the same network and weights as
-//! [`crate::nets::UNet`], run on the hand-written kernels of [`crate::kernels`] instead of
+//! [`crate::nets::UNet`], run on the hand-written kernels of [`crate::nets::kernels`] instead of
 //! burn's operators (several times faster on CPU), with a forward-mode derivative (JVP) for
 //! Hutchinson's divergence. burn stays the engine around it: inputs and outputs are burn
 //! tensors, and a call with autodiff tensors (score alignment, autodiff divergences) goes to the
 //! burn module it was built from, which it keeps.
 
-use crate::kernels::{Blocked, conv::Conv, linear, norm::NormSilu, silu, upsample_concat};
+use crate::nets::kernels::{Blocked, conv::Conv, linear, norm::NormSilu, silu, upsample_concat};
 use crate::nets::{Conditioned, UNetConfig};
-use crate::schedule::Path;
-use crate::score::{Predictor, Rows};
+use crate::sampling::schedule::Path;
+use crate::sampling::score::{Predictor, Rows};
 use burn::module::Param;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
-use burn::tensor::{Device, FloatDType, Tensor, TensorData};
-
-/// Whether the host path serves `device`: burn's flex CPU backend in f32 (f64 keeps burn's
-/// exact path; wgpu is a GPU), natively and in the browser. `DG_HOST_KERNELS=0` turns it off
-/// natively (for comparisons). In the page (SIMD128, batch 16, busy machine) a plain
-/// Fashion-MNIST step measured 39–56 ms against flex's 71–156 ms in the same rounds.
-pub fn serves(device: &Device) -> bool {
-    if std::env::var("DG_HOST_KERNELS").is_ok_and(|v| v == "0") {
-        return false;
-    }
-    device.clone().inner() == Device::flex() && device.settings().float_dtype == FloatDType::F32
-}
+use burn::tensor::{Device, Tensor, TensorData};
 
 fn floats<const D: usize>(p: &Param<Tensor<D>>) -> Vec<f32> {
     p.val().into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 weights")
@@ -189,11 +178,11 @@ impl HostUNet {
         emb
     }
 
-    /// The velocity (and its tangent along `dx`) for images `x` `[n, 1, S, S]` in NCHW.
+    /// The velocity (and its tangent along `dx`) for images `x` `[n, C, S, S]` in NCHW.
     pub fn forward(&self, x: &[f32], dx: Option<&[f32]>, t: f32, labels: &[usize]) -> (Vec<f32>, Option<Vec<f32>>) {
-        let (n, s) = (labels.len(), self.config().side);
+        let (n, c, s) = (labels.len(), self.config().colours, self.config().side);
         let e = self.embedding(t, labels);
-        let input = Dual { v: Blocked::from_nchw(x, n, 1, s, s), d: dx.map(|d| Blocked::from_nchw(d, n, 1, s, s)) };
+        let input = Dual { v: Blocked::from_nchw(x, n, c, s, s), d: dx.map(|d| Blocked::from_nchw(d, n, c, s, s)) };
         let b = &self.blocks;
         let h1 = b[0].forward(&input.conv(&self.conv_in, None, None), &e);
         let h2 = b[1].forward(&h1.conv(&self.pools[0], None, None), &e);
@@ -204,7 +193,7 @@ impl HostUNet {
         (out.v.to_nchw(), out.d.map(|d| d.to_nchw()))
     }
 
-    /// The conditioned velocity and its tangent along `dx` (rows of `[b, S·S]` laid out as
+    /// The conditioned velocity and its tangent along `dx` (rows of `[b, C·S·S]` laid out as
     /// `rows` says), with CFG.
     fn velocity(
         &self,

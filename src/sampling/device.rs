@@ -72,7 +72,7 @@ pub fn wgpu() -> Result<Device> {
     wgpu_with_setup().map(|(d, _)| d)
 }
 
-/// Native wgpu and the wgpu handles burn runs it on (for [`crate::canvas`]).
+/// Native wgpu and the wgpu handles burn runs it on (for [`crate::web::canvas`]).
 #[cfg(not(target_arch = "wasm32"))]
 pub fn wgpu_with_setup() -> Result<(Device, burn::backend::wgpu::WgpuSetup)> {
     // burn panics deep inside when no adapter exists; initialise explicitly to get an error.
