@@ -16,7 +16,7 @@ pub mod unet;
 pub mod weights;
 
 pub use mlp::{Mlp, MlpConfig};
-pub use unet::{Conditioned, UNet, UNetConfig};
+pub use unet::{Conditioned, UNet, UNetConfig, image_shape};
 pub use weights::check_loaded;
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) use weights::save_with_arch;

@@ -22,6 +22,15 @@ pub struct ResBlock {
     skip: Option<Conv2d>,
 }
 
+/// The channels (1 grey, 3 RGB) and side of square images of `dim` values: unambiguous,
+/// since `3·s²` is never a square.
+pub fn image_shape(dim: usize) -> Option<(usize, usize)> {
+    [1, 3].into_iter().find_map(|c| {
+        let side = ((dim / c) as f64).sqrt().round() as usize;
+        (side > 1 && c * side * side == dim).then_some((c, side))
+    })
+}
+
 /// A 3×3 convolution with padding 1 (`stride` 2 halves the side).
 pub(crate) fn conv3(i: usize, o: usize, stride: usize, device: &Device) -> Conv2d {
     Conv2dConfig::new([i, o], [3, 3])

@@ -366,7 +366,9 @@ fn sample(o: &Opened, png: Option<&str>) -> Result<Value> {
     let out = sampler.finish()?;
     if let Some(file) = png {
         let cols = (out.samples.len() as f64).sqrt().ceil() as usize;
-        let bytes = dg::training::eval::png_grid(&out.samples, cols)?;
+        let (channels, _) = nets::image_shape(o.model.dim())
+            .ok_or_else(|| Error::invalid("png", "the model's samples are not images"))?;
+        let bytes = dg::training::eval::png_grid(&out.samples, channels, cols)?;
         std::fs::write(file, bytes).map_err(|e| Error::Input { path: file.into(), reason: e.to_string() })?;
     }
     Ok(json!({

@@ -136,10 +136,10 @@ impl Ctx {
         let (features, classes) = self.classifier.classify(&samples, &self.device)?;
         let fd = if n >= 2 { Some(frechet_distance(&Moments::of(&features)?, &self.reference)) } else { None };
         let agree = classes.iter().enumerate().filter(|(i, c)| i % 10 == **c).count() as f64 / n as f64;
-        let bpp = samples.iter().map(|s| png_bits_per_pixel(s)).collect::<Result<Vec<_>>>()?;
+        let bpp = samples.iter().map(|s| png_bits_per_pixel(s, 1)).collect::<Result<Vec<_>>>()?;
         let t2 = Instant::now();
         let logp = self.encode(&samples[..encoded.min(n)])?;
-        let grid = png_grid(&samples[..n.min(100)], 10)?;
+        let grid = png_grid(&samples[..n.min(100)], 1, 10)?;
         let file = format!("grid-{}.png", slug(tag));
         write(&format!("{}/{file}", self.args.out), &grid)?;
         let (m, se) = mean_se(&logp);
@@ -243,7 +243,7 @@ pub fn run(args: EvalArgs) -> Result<Value> {
         .and_then(|t| serde_json::from_str::<Value>(&t).ok())
         .filter(|r| r["settings"] == settings)
         .unwrap_or_else(|| json!({ "settings": settings }));
-    let bpp_test = test_rows.iter().take(2000).map(|r| png_bits_per_pixel(r)).collect::<Result<Vec<_>>>()?;
+    let bpp_test = test_rows.iter().take(2000).map(|r| png_bits_per_pixel(r, 1)).collect::<Result<Vec<_>>>()?;
     results["classifier"] = json!({ "test_accuracy": accuracy, "test_images": labels.len() });
     results["test_set"] = json!({ "bpp_mean": mean_se(&bpp_test).0 });
     eprintln!("classifier: {:.2} % on {} test images", 100.0 * accuracy, labels.len());
