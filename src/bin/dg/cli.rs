@@ -55,6 +55,17 @@ enum Command {
     },
     /// Train a flow model (flow matching); writes the EMA weights and resumes from OUT.ckpt/.
     Train(TrainArgs),
+    /// An image data set as training sees it: images per class, and a PNG grid of some.
+    Data {
+        /// fashion or emoji.
+        #[arg(long)]
+        data: String,
+        /// Write the first N images of each class as a PNG grid (one class per row).
+        #[arg(long)]
+        png: Option<String>,
+        #[arg(long, default_value_t = 16)]
+        per_class: usize,
+    },
     /// Copy a weights file with its floats stored in half precision (f16).
     Half {
         #[arg(long)]
@@ -151,6 +162,28 @@ fn classifier(a: ClassifierArgs) -> Result<Value> {
     std::fs::write(format!("{}.json", a.out), serde_json::to_string_pretty(&summary).expect("json"))
         .map_err(|e| Error::Model { path: a.out.clone(), reason: e.to_string() })?;
     Ok(summary)
+}
+
+fn data_set(name: &str, png: Option<&str>, per_class: usize) -> Result<Value> {
+    let kind = dg::data::ImageData::parse(name)
+        .ok_or_else(|| Error::invalid("data", format!("'{name}' is not fashion or emoji")))?;
+    let set = kind.load(false)?;
+    let mut counts = vec![0usize; set.classes.len()];
+    set.labels.iter().for_each(|&l| counts[usize::from(l)] += 1);
+    if let Some(file) = png {
+        let rows: Vec<Vec<f64>> = (0..set.classes.len())
+            .flat_map(|c| {
+                let of_class: Vec<usize> = (0..set.len()).filter(|&i| usize::from(set.labels[i]) == c).collect();
+                (0..per_class).map(move |k| of_class.get(k).copied())
+            })
+            .map(|i| i.map_or(vec![-1.0; set.dim()], |i| set.row(i).iter().map(|&v| f64::from(v)).collect()))
+            .collect();
+        let bytes = dg::training::eval::png_grid(&rows, set.channels, per_class)?;
+        std::fs::write(file, bytes).map_err(|e| Error::Input { path: file.into(), reason: e.to_string() })?;
+    }
+    let classes: serde_json::Map<String, Value> =
+        set.classes.iter().zip(&counts).map(|(c, n)| (c.to_string(), json!(n))).collect();
+    Ok(json!({ "data": name, "images": set.len(), "channels": set.channels, "side": set.side, "classes": classes }))
 }
 
 fn train(a: TrainArgs) -> Result<Value> {
@@ -480,6 +513,7 @@ fn run(cli: Cli) -> Result<Value> {
         Command::Bench { common, repeats, logp, methods } => bench(&common, repeats, &logp, &methods),
         Command::Train(args) => train(args),
         Command::Classifier(args) => classifier(args),
+        Command::Data { data, png, per_class } => data_set(&data, png.as_deref(), per_class),
         Command::Half { input, out } => {
             let device = open(Backend::Cpu, Precision::F32)?;
             let bytes =
