@@ -2,7 +2,10 @@
 // to, the run record, and the <density-guidance> element. Numbers may also be given as
 // strings (a URL query or an element attribute), as the module reads both.
 
-export type Model = "moons" | "8gaussians" | "checkerboard" | "gmm" | "gmm-exact" | "fashion";
+/** The 2-D lab's models, and two class-conditional image models: `fashion` (Fashion-MNIST,
+ * 28×28 grey) and `emoji` (Noto Color Emoji, 32×32 RGB; samples are rows of 3·32·32 values,
+ * channel-major, in [-1, 1]). */
+export type Model = "moons" | "8gaussians" | "checkerboard" | "gmm" | "gmm-exact" | "fashion" | "emoji";
 export type Method = "plain" | "prior" | "dg" | "dg-exact" | "sdg";
 export type Backend = "auto" | "webgpu" | "cpu";
 type NumberLike = number | string;
@@ -26,10 +29,19 @@ export interface MountOptions {
   seed?: NumberLike;
   /** Samples per run (per lane when side by side). */
   batch?: NumberLike;
+  /** "auto": the CPU backend when the only WebGPU adapter is a software fallback, else the
+   * faster of the two for this model and batch, measured (a few forwards of each in the
+   * workers, about a second) and remembered in localStorage per build, device, model and batch.
+   * The choice and why: `backendchoice`, the record's `backend_choice`, the controller's
+   * `backendChoice`. */
   backend?: Backend;
-  /** Fashion-MNIST's garment: "any" or 0..9. */
+  /** The image models' class: "any" (every class in turn over the batch) or its index.
+   * fashion, 0..9: t-shirt, trouser, pullover, dress, coat, sandal, shirt, sneaker, bag,
+   * ankle boot. emoji, 0..8, the groups of Unicode's emoji-test.txt: Smileys & Emotion,
+   * People & Body, Animals & Nature, Food & Drink, Travel & Places, Activities, Objects,
+   * Symbols, Flags. */
   class?: "any" | NumberLike;
-  /** Classifier-free guidance scale (Fashion-MNIST with a class). */
+  /** Classifier-free guidance scale (an image model with a class). */
   cfg?: NumberLike;
   logp?: "hutchinson" | "exact" | "off";
   lambdaMin?: NumberLike;
@@ -67,6 +79,8 @@ export interface StepTiming {
 export interface Timings {
   /** Loading the sampler at mount. */
   cold_start_ms: number;
+  /** Choosing the backend: the adapter probe and, under `auto`, the measurement if one ran. */
+  choose_backend_ms: number;
   /** WebGPU shader compilation before the first run of a kind. */
   warmup_ms: number;
   create_ms: number;
@@ -106,12 +120,51 @@ export interface LaneRecord {
   nfe: number;
 }
 
+/** The measurement behind `auto` on a hardware adapter (remembered as it is). */
+export interface BackendMeasurement {
+  /** The model measured (its name, or the `weights` URL) and the batch per lane. */
+  model: string;
+  batch: number;
+  /** ms per forward of the network, the slowest of the CPU workers. */
+  cpu_ms_per_forward: number;
+  cpu_workers: number;
+  /** ms per forward on WebGPU; null when WebGPU missed its deadline or failed (`webgpu_note`). */
+  webgpu_ms_per_forward: number | null;
+  webgpu_note: string;
+  /** What the measurement cost: in all, the CPU part, the WebGPU part. */
+  cost_ms: number;
+  cpu_cost_ms: number;
+  webgpu_cost_ms: number;
+  /** When it ran ("YYYY-MM-DD HH:MM", UTC). */
+  measured_at: string;
+}
+
+/** Which backend a run used and why: the `backendchoice` event's detail, the record's
+ * `backend_choice` and the controller's `backendChoice`. */
+export interface BackendChoice {
+  /** The `backend` option. */
+  wanted: Backend;
+  backend: "webgpu" | "cpu";
+  /** Why, in a line (also in the status line). */
+  reason: string;
+  /** asked: the option named it; no-webgpu: no usable adapter; webgpu-failed: WebGPU failed
+   * earlier in this page; software-adapter: auto beside a software fallback adapter;
+   * measured / remembered: auto, the faster as measured now or on an earlier visit;
+   * not-measured: chooseBackend() without a `compare`. */
+  basis: "asked" | "no-webgpu" | "webgpu-failed" | "software-adapter" | "measured" | "remembered" | "not-measured";
+  /** measured / remembered only. */
+  measurement?: BackendMeasurement;
+  /** How long the choice took, in ms. */
+  choose_ms: number;
+}
+
 /** What run() resolves to, the `done` event's detail and what the JSON button saves. */
 export interface RunRecord {
   settings: MountOptions;
   /** The backend that ran, and why it was chosen. */
   backend: "webgpu" | "cpu";
   backend_reason: string;
+  backend_choice: BackendChoice;
   draw: "gpu" | "readback";
   workers: number;
   steps_drawn: number;
@@ -127,6 +180,7 @@ export interface RunRecord {
   memory: Memory;
   gpu_vs_readback_max_diff?: number;
   canvas_checksums?: number[];
+  /** The final state, one row per sample (2 values, or an image's channel-major values). */
   samples?: number[];
 }
 
@@ -139,17 +193,33 @@ export interface Controller {
   /** Stops any run, ends the workers and empties the element. */
   dispose(): void;
   readonly lastRun: RunRecord | null;
+  /** The last run's choice of backend and why; null before the first run. */
+  readonly backendChoice: BackendChoice | null;
 }
 
 /** Mounts the demo into `element`; resolves once the sampler is loaded. The element fires
- * `runstart` and `done` (the record, or null after a failure) per run. */
+ * `runstart`, `backendchoice` (once the backend is chosen) and `done` (the record, or null
+ * after a failure) per run. */
 export function mount(element: HTMLElement, options?: MountOptions): Promise<Controller>;
 
-/** Which backend a run would use, and why. */
+export interface AdapterProbe {
+  name?: string;
+  isFallbackAdapter?: boolean;
+  storageBuffers: number;
+}
+
+/** Which backend a run would use, and why. Under `auto` a software fallback adapter gives
+ * the CPU backend; a hardware one goes to `compare` (mount() measures there), or without it
+ * is taken unmeasured. */
 export function chooseBackend(
   wanted: Backend,
-  probe?: () => Promise<{ name?: string; isFallbackAdapter?: boolean; storageBuffers: number } | null>,
-): Promise<{ backend: "webgpu" | "cpu"; reason: string }>;
+  probe?: () => Promise<AdapterProbe | null>,
+  options?: {
+    /** Why WebGPU failed earlier, if it did: the CPU backend then. */
+    broken?: string | null;
+    compare?: (adapter: AdapterProbe) => Promise<Omit<BackendChoice, "wanted" | "choose_ms">>;
+  },
+): Promise<Omit<BackendChoice, "wanted" | "choose_ms">>;
 
 /** Every option's default. */
 export const DEFAULTS: Required<Omit<MountOptions, "url">>;
@@ -170,6 +240,7 @@ export class DensityGuidanceElement extends HTMLElement {
 export interface DensityGuidanceEventMap extends HTMLElementEventMap {
   ready: Event;
   runstart: CustomEvent<MountOptions>;
+  backendchoice: CustomEvent<BackendChoice>;
   done: CustomEvent<RunRecord | null>;
 }
 

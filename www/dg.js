@@ -1,11 +1,14 @@
 // The embedding module. `mount(element, options)` puts the density-guidance demo (controls,
 // canvas, log p plot; or only the canvas with `ui: 'canvas'`) into any element and resolves to
-// a controller { run(overrides), stop(), dispose() }; the element fires `runstart` and `done`
-// per run. `<density-guidance>` wraps it.
+// a controller { run(overrides), stop(), dispose(), backendChoice }; the element fires
+// `runstart`, `backendchoice` and `done` per run. `<density-guidance>` wraps it.
 //
 // The page never runs the sampler: module workers do (www/worker.js, www/pool.js), one per
 // core on the CPU backend, each over a slice of the batch, and one on WebGPU. This module
 // handles the options, the controls and the drawing of each step they post.
+import { chooseBackend } from "./backend-choice.js";
+import { measuredChoice } from "./backend-measure.js";
+import { measurementKey } from "./backend-memory.js";
 import { controlsHtml, fillForm, watchQ, wireButtons } from "./controls.js";
 import { canvasChecksum, drawState, drawUnderGpuLayer, maxPixelDifference, pixelsOf, sideBySide } from "./draw.js";
 import { describe } from "./explain.js";
@@ -24,10 +27,9 @@ import {
   weightsFile,
   workerCountOf,
 } from "./settings.js";
-import { compiledModule } from "./wasm.js";
-import { probeWebGpu } from "./webgpu.js";
+import { compiledModule, moduleBuild } from "./wasm.js";
 
-export { DEFAULTS, settingsOf, weightsFile };
+export { chooseBackend, DEFAULTS, settingsOf, weightsFile };
 
 const repositoryRoot = new URL("..", import.meta.url);
 const stylesheetUrl = new URL("./dg.css", import.meta.url);
@@ -40,35 +42,6 @@ const GPU_DRAW_AUTO = false;
 
 /** Why WebGPU failed once in this page (device lost, a kernel error): it is not tried again. */
 let webgpuBroken = null;
-
-/** Which backend to use, and why: burn panics without an adapter, so probe first. `probe`
- * asks for the adapter where the sampler will run (mount() asks its worker: the first request
- * for an adapter can block its thread for a quarter of a second). */
-export async function chooseBackend(wanted, probe = probeWebGpu) {
-  if (wanted === "cpu") {
-    return { backend: "cpu", reason: "asked for the CPU backend" };
-  }
-  const onCpu = (why) => {
-    const reason = wanted === "webgpu" ? `WebGPU was asked for, but ${why}; running on the CPU backend` : why;
-    return { backend: "cpu", reason };
-  };
-  if (webgpuBroken) {
-    return onCpu(webgpuBroken);
-  }
-  if (!globalThis.navigator?.gpu) {
-    return onCpu("this browser has no navigator.gpu");
-  }
-  const adapter = await probe();
-  if (!adapter) {
-    return onCpu("navigator.gpu offers no adapter");
-  }
-  if (adapter.storageBuffers < 8) {
-    return onCpu(`the adapter allows only ${adapter.storageBuffers} storage buffers per shader stage`);
-  }
-  const named = adapter.name ? `: ${adapter.name}` : "";
-  const software = adapter.isFallbackAdapter ? " (software fallback)" : "";
-  return { backend: "webgpu", reason: `WebGPU adapter${named}${software}` };
-}
 
 /** Fetches with progress, so a slow network shows how far the weights have come. */
 async function fetchBytes(url, what, progress) {
@@ -211,8 +184,8 @@ export async function mount(element, options = {}) {
   await pool.ensure(1);
   const coldStartMs = performance.now() - mountStarted;
   status.textContent = `ready (sampler loaded in ${coldStartMs.toFixed(0)} ms)`;
-  if (o.backend === "cpu") {
-    // the CPU run's other workers start now, not at the first run
+  if (o.backend !== "webgpu") {
+    // the CPU run's other workers (which `auto` measures too) start now, not at the first run
     const batch = Number.isInteger(Number(o.batch)) ? Number(o.batch) : 1;
     pool.ensure(workerCountOf(o, "cpu", batch, cores)).catch(() => {});
   }
@@ -221,6 +194,8 @@ export async function mount(element, options = {}) {
   let token = 0;
   let stopped = false;
   let lastRecord = null;
+  /** The last run's choice of backend (record.backend_choice). */
+  let lastChoice = null;
   let dim = dimOf(o.model);
 
   const chiQuantile = (d, p) => pool.ask("chiQuantile", { dim: d, p });
@@ -345,16 +320,25 @@ export async function mount(element, options = {}) {
 
   /** One run on one backend; throws on bad settings or a backend failure, null when a newer
    * run took over. */
-  async function attempt(myToken, laneSettings, qs, backend, reason, model) {
+  async function attempt(myToken, laneSettings, qs, choice, model) {
     const runStarted = performance.now();
+    const { backend, reason } = choice;
     const spec = model.spec;
     const gpuDraw = backend === "webgpu" && (o.draw === "gpu" || (o.draw === "auto" && GPU_DRAW_AUTO));
     const workers = workerCountOf(o, backend, laneSettings[0].batch, cores);
-    const timings = { cold_start_ms: coldStartMs, warmup_ms: 0, create_ms: 0, first_step_ms: 0, steps: [] };
+    const timings = {
+      cold_start_ms: coldStartMs,
+      choose_backend_ms: choice.choose_ms,
+      warmup_ms: 0,
+      create_ms: 0,
+      first_step_ms: 0,
+      steps: [],
+    };
     const record = {
       settings: { ...o },
       backend,
       backend_reason: reason,
+      backend_choice: choice,
       draw: gpuDraw ? "gpu" : "readback",
       workers,
       steps_drawn: 0,
@@ -457,6 +441,40 @@ export async function mount(element, options = {}) {
     return record;
   }
 
+  /** `auto` on a hardware adapter: the faster backend for this model and batch, measured in
+   * the workers or remembered (backend-measure.js). */
+  async function compareBackends(adapter, settings, model) {
+    const modelName = o.weights || o.model;
+    const device = `${adapter.name} · ${cores} cores · ${navigator.userAgent}`;
+    const key = measurementKey({ build: moduleBuild(), device, model: modelName, batch: settings.batch });
+    const { choice, spoiled } = await measuredChoice({
+      pool,
+      key,
+      sampler: { model: model.model, weights: model.weights },
+      settings,
+      cpuWorkers: workerCountOf(o, "cpu", settings.batch, cores),
+      modelName,
+      onMeasuring: () => {
+        status.textContent = `auto: measuring WebGPU and the CPU backend (${modelName}, batch ${settings.batch})…`;
+      },
+    });
+    if (spoiled) {
+      restartPool();
+    }
+    return choice;
+  }
+
+  /** The backend of a run and why (record.backend_choice), announced by `backendchoice`. */
+  async function chooseRunBackend(settings, model) {
+    const started = performance.now();
+    const probe = () => pool.ask("probeWebGpu");
+    const compare = (adapter) => compareBackends(adapter, settings, model);
+    const choice = await chooseBackend(o.backend, probe, { broken: webgpuBroken, compare });
+    lastChoice = { wanted: o.backend, ...choice, choose_ms: performance.now() - started };
+    element.dispatchEvent(new CustomEvent("backendchoice", { detail: lastChoice }));
+    return lastChoice;
+  }
+
   /** After a WebGPU failure the worker that held the device may be unusable: start afresh. */
   function restartPool() {
     pool.terminate();
@@ -488,24 +506,23 @@ export async function mount(element, options = {}) {
         });
         dim = model.dim;
         showQ();
-        const probeInWorker = () => pool.ask("probeWebGpu");
-        let { backend, reason } = await chooseBackend(o.backend, probeInWorker);
+        let choice = await chooseRunBackend(laneSettings[0], model);
         let record;
         try {
-          record = await attempt(myToken, laneSettings, qs, backend, reason, model);
+          record = await attempt(myToken, laneSettings, qs, choice, model);
         } catch (error) {
           if (myToken !== token) {
             return null; // superseded by a newer run, which freed this one
           }
           const message = messageOf(error);
-          if (backend !== "webgpu" || message.startsWith("invalid ")) {
+          if (choice.backend !== "webgpu" || message.startsWith("invalid ")) {
             throw error;
           }
           // a lost device or a failed kernel: say so, and finish the run on the CPU backend
           restartPool();
           webgpuBroken = error.deviceLost ?? `WebGPU failed (${message.split("\n")[0]})`;
-          ({ backend, reason } = await chooseBackend(o.backend, probeInWorker));
-          record = await attempt(myToken, laneSettings, qs, backend, reason, model);
+          choice = await chooseRunBackend(laneSettings[0], model);
+          record = await attempt(myToken, laneSettings, qs, choice, model);
         }
         if (record) {
           lastRecord = record;
@@ -540,6 +557,10 @@ export async function mount(element, options = {}) {
     get lastRun() {
       return lastRecord;
     },
+    /** The last run's backend, why, and (auto) the measurement behind it; null before a run. */
+    get backendChoice() {
+      return lastChoice;
+    },
     /** Test hook: destroys the WebGPU device inside the worker, as a lost GPU would. */
     destroyWebGpuDevice() {
       return pool.ask("destroyWebGpuDevices");
@@ -549,8 +570,8 @@ export async function mount(element, options = {}) {
 }
 
 /** `<density-guidance model="fashion" method="dg" q="0.3" ui="canvas" autorun>`: attributes are
- * mount's options. Like any mounted element it fires `ready`, then per run `runstart` and
- * `done` (the record, or null when the run failed). */
+ * mount's options. Like any mounted element it fires `ready`, then per run `runstart`,
+ * `backendchoice` (the backend and why) and `done` (the record, or null when the run failed). */
 export class DensityGuidanceElement extends HTMLElement {
   async connectedCallback() {
     const options = {};

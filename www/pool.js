@@ -108,6 +108,20 @@ export class SamplerPool {
     return this.workers[0].call("warmUp", args);
   }
 
+  /** Times the network's forwards on `backend` over the first `count` workers, the batch of
+   * `settings` split as a run's would be: resolves to each worker's timings (worker.js,
+   * timeForwards). */
+  async timeForwards({ count, backend, model, weights, settings, forwards, budgetMs }) {
+    await this.ensure(count);
+    const slices = splitBatch(settings.batch, count);
+    const timings = this.workers.slice(0, count).map((worker, index) => {
+      const { first, size } = slices[index];
+      const slice = { ...settings, batch: size, first: settings.first + first };
+      return worker.call("timeForwards", { backend, model, weights, settings: slice, forwards, budgetMs });
+    });
+    return Promise.all(timings);
+  }
+
   /** Creates the runs of every lane, the batch split across `count` workers: resolves to a
    * PoolRun that steps them. `lanes` are the whole batch's settings; `canvases` (WebGPU, one
    * worker) the lanes' OffscreenCanvases. */

@@ -17,6 +17,14 @@ export function hasWasmSimd() {
 
 const wasmUrl = new URL("./pkg/dg_bg.wasm", import.meta.url);
 let compiling = null;
+/** Which build of the module this page loaded, from its response's headers (ETag,
+ * Last-Modified, Content-Length): a rebuilt module changes it. */
+let build = "unknown";
+
+function buildOf(response) {
+  const headers = ["etag", "last-modified", "content-length"].map((name) => response.headers.get(name) ?? "");
+  return headers.join(" ");
+}
 
 async function compile() {
   if (!hasWasmSimd()) {
@@ -26,6 +34,7 @@ async function compile() {
   if (!response.ok) {
     throw new Error(`the sampler's module ${wasmUrl.pathname} could not be loaded (HTTP ${response.status})`);
   }
+  build = buildOf(response);
   const isWasmType = response.headers.get("content-type")?.startsWith("application/wasm");
   if (isWasmType) {
     return WebAssembly.compileStreaming(response);
@@ -41,4 +50,9 @@ export function compiledModule() {
     throw error;
   });
   return compiling;
+}
+
+/** The loaded module's build (see buildOf); "unknown" before compiledModule() resolves. */
+export function moduleBuild() {
+  return build;
 }

@@ -104,6 +104,31 @@ async function warmUp({ model, weights, settings, backend, gpuDraw, heat }) {
   return { value: performance.now() - started };
 }
 
+/** Times up to `forwards` forwards of the network on `backend` at this slice's batch (the
+ * settings given are the plain ODE without log p: one forward per step), after one untimed
+ * forward (JIT tier-up, shader compilation). Each forward is read back, so a WebGPU one is
+ * finished when timed; the loop stops early once `budgetMs` has passed since the start. */
+async function timeForwards({ model, weights, settings, backend, forwards, budgetMs }) {
+  const started = performance.now();
+  const run = await Run.create(model, weights, { ...settings, steps: forwards + 1 }, backend);
+  const forwardMs = [];
+  let firstMs = 0;
+  try {
+    run.step();
+    await run.read(false);
+    firstMs = performance.now() - started;
+    while (forwardMs.length < forwards && (forwardMs.length === 0 || performance.now() - started < budgetMs)) {
+      const forwardStarted = performance.now();
+      run.step();
+      await run.read(false);
+      forwardMs.push(performance.now() - forwardStarted);
+    }
+  } finally {
+    release(run);
+  }
+  return { value: { first_ms: firstMs, forward_ms: forwardMs, cost_ms: performance.now() - started } };
+}
+
 async function create({ model, weights, lanes, backend, canvases, heat, trace }) {
   disposeRuns();
   drawHeat = heat;
@@ -188,6 +213,7 @@ const operations = {
     return { value: null };
   },
   warmUp,
+  timeForwards,
   create,
   step,
   readFinal,
