@@ -161,6 +161,17 @@ function renderLegend(list, items) {
   );
 }
 
+/** How many workers mount() starts for a CPU run: one where the settings are bad (the run
+ * then says what is wrong, as mount() must not throw on them). */
+function workersToStart(options, cores) {
+  const batch = Number.isInteger(Number(options.batch)) ? Number(options.batch) : 1;
+  try {
+    return workerCountOf(options, "cpu", batch, cores);
+  } catch {
+    return 1;
+  }
+}
+
 /** Mounts the demo into `element`; `options` are the URL's settings (see DEFAULTS). */
 export async function mount(element, options = {}) {
   const o = { ...DEFAULTS, ...options };
@@ -186,8 +197,7 @@ export async function mount(element, options = {}) {
   status.textContent = `ready (sampler loaded in ${coldStartMs.toFixed(0)} ms)`;
   if (o.backend !== "webgpu") {
     // the CPU run's other workers (which `auto` measures too) start now, not at the first run
-    const batch = Number.isInteger(Number(o.batch)) ? Number(o.batch) : 1;
-    pool.ensure(workerCountOf(o, "cpu", batch, cores)).catch(() => {});
+    pool.ensure(workersToStart(o, cores)).catch(() => {});
   }
 
   /** The run in progress: a newer run or dispose() bumps it, and the older run then stops. */
