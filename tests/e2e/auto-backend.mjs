@@ -112,6 +112,18 @@ export async function autoBackend(browser, pageUrl) {
     assert.equal(choice.measurement, undefined);
     assert.deepEqual(await storedMeasurements(page), [], "auto measured beside a software adapter");
     console.log(`auto on SwiftShader: ${record(result)}`);
+    // an adapter whose name says it is software counts as one without isFallbackAdapter too
+    const byName = await page.evaluate(async () => {
+      const { chooseBackend } = await import("/www/backend-choice.js");
+      const names = ["llvmpipe (LLVM 15.0.6, 256 bits)", "Google SwiftShader", "Microsoft Basic Render Driver"];
+      const probes = names.map((name) => () => Promise.resolve({ name, isFallbackAdapter: false, storageBuffers: 10 }));
+      const compare = () => Promise.resolve({ backend: "webgpu", reason: "measured", basis: "measured" });
+      return Promise.all(probes.map((probe) => chooseBackend("auto", probe, { compare })));
+    });
+    for (const choice of byName) {
+      assert.equal(choice.backend, "cpu", choice.reason);
+      assert.equal(choice.basis, "software-adapter", choice.reason);
+    }
     await context.close();
   }
 
