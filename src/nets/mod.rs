@@ -89,7 +89,7 @@ impl Net {
 }
 
 /// The shipped models, trained by `dg train` (see models/README.md).
-pub const SHIPPED: [&str; 5] = ["moons", "8gaussians", "checkerboard", "gmm", "fashion"];
+pub const SHIPPED: [&str; 6] = ["moons", "8gaussians", "checkerboard", "gmm", "fashion", "emoji"];
 
 /// Where shipped weights live: `$DG_MODELS`, else the repository's `models/`.
 pub fn shipped_dir() -> String {
