@@ -1,7 +1,8 @@
 //! `dg eval`: the paper's findings measured on the Fashion-MNIST model. Each configuration's
 //! numbers are saved to `OUT/results.json` as soon as they exist, so an interrupted run
 //! resumes where it stopped; the report (`OUT/results.md`, SVG charts, PNG grids) is rewritten
-//! from them at the end.
+//! from them at the end. `--report-only` rewrites results.md and the charts from a saved
+//! results.json without sampling.
 
 use super::plot::{Series, chart};
 use clap::Args;
@@ -51,6 +52,17 @@ pub struct EvalArgs {
     /// cpu or wgpu.
     #[arg(long, default_value = "cpu")]
     backend: String,
+    /// Only rewrite results.md and the SVG charts from OUT/results.json: no model, no sampling.
+    #[arg(long)]
+    report_only: bool,
+    /// The per-class evaluation (log p, PNG size and high-frequency energy at each q, and the
+    /// distance to the nearest training image; src/bin/dg/detail.rs) instead of the
+    /// classifier's: what `--model emoji`, which has no feature network, always runs.
+    #[arg(long)]
+    detail: bool,
+    /// Samples per class in the per-class evaluation.
+    #[arg(long, default_value_t = 20)]
+    per_class: usize,
 }
 
 const QS: [f64; 5] = [0.3, 0.4, 0.5, 0.6, 0.7];
@@ -217,6 +229,19 @@ fn pearson(a: &[f64], b: &[f64]) -> f64 {
 }
 
 pub fn run(args: EvalArgs) -> Result<Value> {
+    if args.detail || args.model == "emoji" {
+        let (model, out, per_class, steps, seed) = (args.model, args.out, args.per_class, args.steps, args.seed);
+        return super::detail::run(super::detail::Detail { model, out, per_class, steps, seed });
+    }
+    if args.report_only {
+        let path = format!("{}/results.json", args.out);
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| Error::Input { path: path.clone(), reason: e.to_string() })?;
+        let results: Value =
+            serde_json::from_str(&text).map_err(|e| Error::Input { path: path.clone(), reason: e.to_string() })?;
+        report(&results, &args.out)?;
+        return Ok(summary(&results));
+    }
     if args.batch == 0 || !args.batch.is_multiple_of(10) {
         return Err(Error::invalid("batch", "must be a positive multiple of 10 (classes are cycled)"));
     }
@@ -265,7 +290,7 @@ pub fn run(args: EvalArgs) -> Result<Value> {
     }
     ctx.once("trajectories", trajectories)?;
     ctx.once("alignment", alignment)?;
-    report(&ctx)?;
+    report(&ctx.results, &ctx.args.out)?;
     Ok(summary(&ctx.results))
 }
 
@@ -330,9 +355,15 @@ fn summary(r: &Value) -> Value {
     json!({ "classifier": r["classifier"], "configs": rows, "alignment": r["alignment"] })
 }
 
-fn report(c: &Ctx) -> Result<()> {
-    let r = &c.results;
-    let out = &c.args.out;
+/// One chart, written to `OUT/file`.
+fn svg(out: &str, file: &str, title: &str, xlabel: &str, ylabel: &str, series: &[Series]) -> Result<()> {
+    let path = format!("{out}/{file}");
+    let text = chart(title, xlabel, ylabel, series).map_err(|reason| Error::Input { path: path.clone(), reason })?;
+    write(&path, text.as_bytes())
+}
+
+/// results.md and the SVG charts, from the results (a run's, or a saved results.json).
+fn report(r: &Value, out: &str) -> Result<()> {
     let cfg_row = |name: &str| &r[format!("config {name}")];
     let mut md = String::new();
     let s = &r["settings"];
@@ -380,10 +411,7 @@ fn report(c: &Ctx) -> Result<()> {
     };
     let plain = mean_se(&floats(&cfg_row("plain")["logp"])).0;
     let flat = Series::line("plain ODE", vec![(QS[0], plain), (QS[4], plain)]);
-    write(
-        &format!("{out}/logp-vs-q.svg"),
-        chart("log p of samples against q", "q", "mean log p (nats)", &[by_q("dg"), by_q("pg"), flat]).as_bytes(),
-    )?;
+    svg(out, "logp-vs-q.svg", "log p of samples against q", "q", "mean log p (nats)", &[by_q("dg"), by_q("pg"), flat])?;
     // log p against PNG size, per sample
     let (mut all_lp, mut all_bpp, mut series) = (Vec::new(), Vec::new(), Vec::new());
     for (name, _) in configs() {
@@ -397,15 +425,13 @@ fn report(c: &Ctx) -> Result<()> {
         }
     }
     let corr = pearson(&all_lp, &all_bpp);
-    write(
-        &format!("{out}/logp-vs-png.svg"),
-        chart(
-            &format!("log p against PNG size (Pearson r = {corr:.2}, all methods)"),
-            "PNG bits per pixel",
-            "log p (nats)",
-            &series,
-        )
-        .as_bytes(),
+    svg(
+        out,
+        "logp-vs-png.svg",
+        &format!("log p against PNG size (Pearson r = {corr:.2}, all methods)"),
+        "PNG bits per pixel",
+        "log p (nats)",
+        &series,
     )?;
     // quality against log p: DG within PG's range at matching log p?
     let fd_series = |prefix: &str| {
@@ -426,30 +452,26 @@ fn report(c: &Ctx) -> Result<()> {
         let row = cfg_row(name);
         fd_plot.push(Series::dots(name, vec![(mean_se(&floats(&row["logp"])).0, num(&row["frechet"]))]));
     }
-    write(
-        &format!("{out}/frechet-vs-logp.svg"),
-        chart("sample quality against log p", "mean log p (nats)", "Fréchet distance", &fd_plot).as_bytes(),
-    )?;
+    svg(out, "frechet-vs-logp.svg", "sample quality against log p", "mean log p (nats)", "Fréchet distance", &fd_plot)?;
     // trajectories along λ
     let traj: Vec<Series> = r["trajectories"]
         .as_object()
         .map(|o| {
             o.iter()
                 .map(|(k, v)| {
-                    let pts = v
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
-                        .collect();
+                    let pts = v.as_array().into_iter().flatten().map(|p| (num(&p[0]), num(&p[1]))).collect();
                     Series::line(k, pts)
                 })
                 .collect()
         })
         .unwrap_or_default();
-    write(
-        &format!("{out}/logp-along-lambda.svg"),
-        chart("tracked log p along λ (mean of 20, Hutchinson)", "λ (log SNR)", "log p (nats)", &traj).as_bytes(),
+    svg(
+        out,
+        "logp-along-lambda.svg",
+        "tracked log p along λ (mean of 20, Hutchinson)",
+        "λ (log SNR)",
+        "log p (nats)",
+        &traj,
     )?;
     // per class
     md.push_str("\n## log p against q, per class (DG, encoded)\n\n| class |");
@@ -471,9 +493,13 @@ fn report(c: &Ctx) -> Result<()> {
         md.push('\n');
         class_series.push(Series::line(class, pts));
     }
-    write(
-        &format!("{out}/logp-vs-q-per-class.svg"),
-        chart("DG: log p against q, per garment class", "q", "mean log p (nats)", &class_series).as_bytes(),
+    svg(
+        out,
+        "logp-vs-q-per-class.svg",
+        "DG: log p against q, per garment class",
+        "q",
+        "mean log p (nats)",
+        &class_series,
     )?;
     // CFG
     md.push_str(
