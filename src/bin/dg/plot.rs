@@ -1,7 +1,9 @@
-//! Small SVG charts for `dg eval`'s report: lines or dots with optional error bars, axes with
-//! round ticks, a legend. Text stays text, so the figures read well in any browser or on GitHub.
+//! `dg eval`'s SVG charts, drawn by plotters: lines or dots with optional error bars, a
+//! titled frame with labelled axes and a grid at the ticks, a legend to the right. Text stays
+//! text (no font is read, and none is embedded), so the figures read well in any browser or on
+//! GitHub.
 
-use std::fmt::Write;
+use plotters::prelude::*;
 
 pub struct Series {
     pub name: String,
@@ -22,28 +24,52 @@ impl Series {
         self.errors = Some(errors);
         self
     }
+
+    /// The finite points with their error bars' half-widths (0 without).
+    fn finite(&self) -> impl Iterator<Item = ((f64, f64), f64)> + '_ {
+        let e = |i: usize| self.errors.as_ref().and_then(|e| e.get(i).copied()).filter(|e| e.is_finite());
+        self.points
+            .iter()
+            .enumerate()
+            .map(move |(i, &p)| (p, e(i).unwrap_or(0.0)))
+            .filter(|((x, y), _)| x.is_finite() && y.is_finite())
+    }
 }
 
-const COLOURS: [&str; 10] =
-    ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
-/// Canvas size and the plot area's margins (left, right with the legend, top, bottom).
-const W: f64 = 640.0;
-const H: f64 = 400.0;
-const L: f64 = 70.0;
-const R: f64 = 170.0;
-const T: f64 = 40.0;
-const B: f64 = 50.0;
+/// The ten colours of matplotlib's "tab10", in turn.
+const COLOURS: [RGBColor; 10] = [
+    RGBColor(0x1f, 0x77, 0xb4),
+    RGBColor(0xd6, 0x27, 0x28),
+    RGBColor(0x2c, 0xa0, 0x2c),
+    RGBColor(0xff, 0x7f, 0x0e),
+    RGBColor(0x94, 0x67, 0xbd),
+    RGBColor(0x8c, 0x56, 0x4b),
+    RGBColor(0xe3, 0x77, 0xc2),
+    RGBColor(0x7f, 0x7f, 0x7f),
+    RGBColor(0xbc, 0xbd, 0x22),
+    RGBColor(0x17, 0xbe, 0xcf),
+];
+/// Canvas size, and the width of the legend's column on the right.
+const W: u32 = 640;
+const H: u32 = 400;
+const LEGEND: u32 = 170;
+/// Font sizes in plotters' whole pixels (SVG `font-size` is this over 1.24: 12.1 and 14.5).
+const TEXT: f64 = 15.0;
+const TITLE: f64 = 18.0;
+const FONT: &str = "sans-serif";
 
-/// About five round tick values covering `[lo, hi]`.
-fn ticks(lo: f64, hi: f64) -> Vec<f64> {
-    let raw = (hi - lo) / 5.0;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
-    let start = (lo / step).ceil() as i64;
-    (start..).map(|k| k as f64 * step).take_while(|v| *v <= hi + 1e-9 * step).collect()
+/// The data's range in one axis, widened by 5 % each side (or around a single value).
+fn range(lo: f64, hi: f64) -> std::ops::Range<f64> {
+    if !(lo.is_finite() && hi.is_finite()) {
+        return 0.0..1.0;
+    }
+    let pad = if hi > lo { (hi - lo) * 0.05 } else { lo.abs().max(1.0) * 0.05 };
+    lo - pad..hi + pad
 }
 
-fn label(v: f64) -> String {
+/// A tick value: four decimals at most, exponent form for the very large or small.
+fn tick(v: &f64) -> String {
+    let v = *v;
     if v != 0.0 && (v.abs() >= 1e5 || v.abs() < 1e-2) {
         format!("{v:.1e}")
     } else {
@@ -52,110 +78,81 @@ fn label(v: f64) -> String {
 }
 
 /// The chart as an SVG document.
-pub fn chart(title: &str, xlabel: &str, ylabel: &str, series: &[Series]) -> String {
-    let all = || series.iter().flat_map(|s| s.points.iter().enumerate().map(move |(i, p)| (s, i, p)));
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
-    for (s, i, &(x, y)) in all().filter(|(_, _, p)| p.0.is_finite() && p.1.is_finite()) {
-        let e = s.errors.as_ref().map_or(0.0, |e| e[i]);
-        (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y - e), y1.max(y + e));
-    }
-    if !x0.is_finite() {
-        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
-    }
-    let pad = |a: f64, b: f64| if b - a > 0.0 { (b - a) * 0.05 } else { a.abs().max(1.0) * 0.05 };
-    let (px, py) = (pad(x0, x1), pad(y0, y1));
-    let (x0, x1, y0, y1) = (x0 - px, x1 + px, y0 - py, y1 + py);
-    let sx = |x: f64| L + (x - x0) / (x1 - x0) * (W - L - R);
-    let sy = |y: f64| H - B - (y - y0) / (y1 - y0) * (H - T - B);
-    let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" font-family=\"sans-serif\" font-size=\"12\">\n\
-         <rect width=\"{W}\" height=\"{H}\" fill=\"white\"/>\n\
-         <text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">{}</text>\n",
-        (W - R + L) / 2.0,
-        escape(title)
-    );
-    let _ = writeln!(
-        svg,
-        "<rect x=\"{L}\" y=\"{T}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#444\"/>",
-        W - L - R,
-        H - T - B
-    );
-    for v in ticks(x0, x1) {
-        let _ = writeln!(
-            svg,
-            "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#ddd\"/><text x=\"{0:.1}\" y=\"{3}\" text-anchor=\"middle\">{4}</text>",
-            sx(v),
-            T,
-            H - B,
-            H - B + 16.0,
-            label(v)
-        );
-    }
-    for v in ticks(y0, y1) {
-        let _ = writeln!(
-            svg,
-            "<line x1=\"{L}\" x2=\"{0}\" y1=\"{1:.1}\" y2=\"{1:.1}\" stroke=\"#ddd\"/><text x=\"{2}\" y=\"{3:.1}\" text-anchor=\"end\">{4}</text>",
-            W - R,
-            sy(v),
-            L - 5.0,
-            sy(v) + 4.0,
-            label(v)
-        );
-    }
-    let _ = writeln!(
-        svg,
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n<text transform=\"translate(16 {}) rotate(-90)\" text-anchor=\"middle\">{}</text>",
-        (W - R + L) / 2.0,
-        H - 12.0,
-        escape(xlabel),
-        (H - B + T) / 2.0,
-        escape(ylabel)
-    );
-    for (k, s) in series.iter().enumerate() {
-        let c = COLOURS[k % COLOURS.len()];
-        let pts: Vec<(f64, f64)> = s.points.iter().map(|&(x, y)| (sx(x), sy(y))).collect();
-        if s.dots {
-            for (x, y) in &pts {
-                let _ =
-                    writeln!(svg, "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"2\" fill=\"{c}\" fill-opacity=\"0.6\"/>");
-            }
-        } else {
-            let path: Vec<String> = pts.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
-            let _ = writeln!(
-                svg,
-                "<polyline points=\"{}\" fill=\"none\" stroke=\"{c}\" stroke-width=\"2\"/>",
-                path.join(" ")
-            );
-            for (x, y) in &pts {
-                let _ = writeln!(svg, "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3\" fill=\"{c}\"/>");
-            }
-        }
-        if let Some(errors) = &s.errors {
-            for (&(x, y), e) in s.points.iter().zip(errors) {
-                let _ = writeln!(
-                    svg,
-                    "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{1:.1}\" y2=\"{2:.1}\" stroke=\"{c}\"/>",
-                    sx(x),
-                    sy(y - e),
-                    sy(y + e)
-                );
-            }
-        }
-        let ly = T + 10.0 + 18.0 * k as f64;
-        let _ = writeln!(
-            svg,
-            "<rect x=\"{}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"{c}\"/><text x=\"{}\" y=\"{}\">{}</text>",
-            W - R + 12.0,
-            ly - 10.0,
-            W - R + 30.0,
-            ly,
-            escape(&s.name)
-        );
-    }
-    svg.push_str("</svg>\n");
-    svg
+pub fn chart(title: &str, xlabel: &str, ylabel: &str, series: &[Series]) -> Result<String, String> {
+    let mut svg = String::new();
+    draw(&mut svg, title, xlabel, ylabel, series).map_err(|e| e.to_string())?;
+    Ok(svg)
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+fn draw(
+    svg: &mut String,
+    title: &str,
+    xlabel: &str,
+    ylabel: &str,
+    series: &[Series],
+) -> Result<(), DrawingAreaErrorKind<std::io::Error>> {
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+    for ((x, y), e) in series.iter().flat_map(Series::finite) {
+        (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y - e), y1.max(y + e));
+    }
+    let root = SVGBackend::with_string(svg, (W, H)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (plot, legend) = root.split_horizontally(W - LEGEND);
+    let mut chart = ChartBuilder::on(&plot)
+        .caption(title, (FONT, TITLE))
+        .margin_top(8)
+        .margin_left(8)
+        .margin_right(8)
+        .x_label_area_size(48)
+        .y_label_area_size(60)
+        .build_cartesian_2d(range(x0, x1), range(y0, y1))?;
+    chart
+        .configure_mesh()
+        .x_desc(xlabel)
+        .y_desc(ylabel)
+        .x_labels(6)
+        .y_labels(6)
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .label_style((FONT, TEXT))
+        .axis_desc_style((FONT, TEXT))
+        .bold_line_style(RGBColor(0xdd, 0xdd, 0xdd))
+        .light_line_style(TRANSPARENT)
+        .axis_style(RGBColor(0x44, 0x44, 0x44))
+        .draw()?;
+    // the frame's top and right sides (the mesh draws the axes, left and bottom)
+    let (xs, ys) = (chart.x_range(), chart.y_range());
+    chart.draw_series(std::iter::once(PathElement::new(
+        vec![(xs.start, ys.end), (xs.end, ys.end), (xs.end, ys.start)],
+        RGBColor(0x44, 0x44, 0x44),
+    )))?;
+    for (k, s) in series.iter().enumerate() {
+        let c = COLOURS[k % COLOURS.len()];
+        let pts: Vec<(f64, f64)> = s.finite().map(|(p, _)| p).collect();
+        if s.dots {
+            // a cloud in small translucent dots; a few points (single markers) larger
+            let r = if pts.len() < 5 { 4 } else { 2 };
+            chart.draw_series(pts.iter().map(|&p| Circle::new(p, r, c.mix(0.6).filled())))?;
+        } else {
+            chart.draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))?;
+            chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled())))?;
+        }
+        if s.errors.is_some() {
+            chart.draw_series(s.finite().map(|((x, y), e)| ErrorBar::new_vertical(x, y - e, y, y + e, c, 6)))?;
+        }
+        let ly = 40 + 18 * k as i32;
+        legend.draw(&Rectangle::new([(12, ly), (24, ly + 12)], c.filled()))?;
+        legend.draw(&Text::new(
+            s.name.as_str(),
+            (30, ly + 6),
+            TextStyle::from((FONT, TEXT).into_font()).pos(text_anchor_left()),
+        ))?;
+    }
+    root.present()
+}
+
+/// Text whose left end, vertically centred, is at its position.
+fn text_anchor_left() -> plotters::style::text_anchor::Pos {
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
+    Pos::new(HPos::Left, VPos::Center)
 }
