@@ -1,7 +1,7 @@
 // End-to-end: serve the repository, drive the page in Debian's Chromium (WebGPU on through
 // SwiftShader), check that every step was drawn, that log p moves the right way with q, that
-// bad input shows a message and leaves a working page, that the sampler's workers keep the
-// main thread free (no task of 50 ms or more), that the batch's split across workers does not
+// bad input shows a message and leaves a working page, that the sampler runs in workers, never
+// on the main thread (its long tasks are printed), that the batch's split across workers does not
 // change a sample, that Stop ends a run within one step, that 50 runs grow no worker's memory,
 // that a WebGPU device lost inside the worker leaves the run finished on the CPU backend, and
 // that a browser without wasm SIMD gets a message. First, the bare page as a visitor meets it
@@ -9,7 +9,7 @@
 // (auto-backend.mjs: the CPU backend beside SwiftShader; measured, remembered, rebuilt).
 
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { autoBackend } from "./auto-backend.mjs";
 import { launch, root, serve } from "./browser.mjs";
@@ -36,6 +36,37 @@ function maxAbsDifference(a, b) {
   return max;
 }
 
+/** f32 DG with RK4, 64 steps, no guard acting: the tracked log p of gmm-exact against the
+ * closed form (measured within 5.1e-5 nats). */
+const TRACKED_VS_CLOSED_FORM = 5e-4;
+
+/** The analytic mixture the page's gmm-exact model samples (models/lab-gmm.json). */
+const labMixture = JSON.parse(readFileSync(join(root, "models/lab-gmm.json"), "utf8"));
+
+/** Closed-form log p at λ of the mixture's marginal on the linear path (SPEC 7), at flat
+ * row-major samples: `log Σₖ w̄ₖ N(x; αμₖ, (α²τₖ² + σ²) I)`. Independent of the sampler, which
+ * only tracks log p along its run. */
+function mixtureLogp(mixture, samples, lambda) {
+  const alpha = 1 / (1 + Math.exp(-lambda / 2));
+  const sigma = 1 / (1 + Math.exp(lambda / 2));
+  const total = mixture.weights.reduce((sum, weight) => sum + weight, 0);
+  const dim = mixture.means[0].length;
+  const logps = [];
+  for (let i = 0; i < samples.length; i += dim) {
+    const terms = mixture.weights.map((weight, k) => {
+      const variance = alpha ** 2 * mixture.stds[k] ** 2 + sigma ** 2;
+      let squared = 0;
+      for (let j = 0; j < dim; j++) {
+        squared += (samples[i + j] - alpha * mixture.means[k][j]) ** 2;
+      }
+      return Math.log(weight / total) - 0.5 * dim * Math.log(2 * Math.PI * variance) - squared / (2 * variance);
+    });
+    const top = Math.max(...terms);
+    logps.push(top + Math.log(terms.reduce((sum, term) => sum + Math.exp(term - top), 0)));
+  }
+  return logps;
+}
+
 /** Prints how long the section that just ended took. */
 function sectionDone(name) {
   const now = performance.now();
@@ -53,6 +84,50 @@ function watchLongTasks() {
   }).observe({ type: "longtask", buffered: true });
 }
 
+/** Holds back the page's step requests to its workers after the first `allowed` until
+ * `window.heldSteps.release()`: a run then waits at a known step. */
+function holdStepRequests(allowed) {
+  const post = Worker.prototype.postMessage;
+  let steps = 0;
+  const held = [];
+  window.heldSteps = {
+    held,
+    release() {
+      Worker.prototype.postMessage = post;
+      for (const [worker, args] of held.splice(0)) {
+        post.apply(worker, args);
+      }
+    },
+  };
+  Worker.prototype.postMessage = function (...args) {
+    if (args[0]?.op === "step" && ++steps > allowed) {
+      held.push([this, args]);
+      return;
+    }
+    post.apply(this, args);
+  };
+}
+
+/** Counts WebAssembly instances made on the page's main thread (the sampler's workers
+ * instantiate the module; a Run, which only the instance can make, then lives there). */
+function watchWasmInstances() {
+  window.mainThreadWasmInstances = 0;
+  const counted =
+    (make) =>
+    (...args) => {
+      window.mainThreadWasmInstances += 1;
+      return make.apply(WebAssembly, args);
+    };
+  WebAssembly.instantiate = counted(WebAssembly.instantiate);
+  WebAssembly.instantiateStreaming = counted(WebAssembly.instantiateStreaming);
+  WebAssembly.Instance = new Proxy(WebAssembly.Instance, {
+    construct(target, args) {
+      window.mainThreadWasmInstances += 1;
+      return new target(...args);
+    },
+  });
+}
+
 try {
   const browser = await launch();
   await firstVisit(browser, `http://127.0.0.1:${port}/index.html`, artifacts);
@@ -61,6 +136,7 @@ try {
   sectionDone("backend=auto: SwiftShader, measured, remembered either way, rebuilt");
   const context = await browser.newContext();
   await context.addInitScript(watchLongTasks);
+  await context.addInitScript(watchWasmInstances);
   const page = await context.newPage();
   page.on("pageerror", (error) => console.error("page error:", error.message));
   const panics = [];
@@ -116,7 +192,38 @@ try {
       );
       await page.locator("#demo").screenshot({ path: join(artifacts, `${model}-q${q}.png`) });
     }
-    assert.ok(finals[`${model}@0.8`] > finals[`${model}@0.2`], `${model}: log p did not grow with q`);
+    // the log p the sampler tracked (DG adds the requested excess by bookkeeping); measured
+    // independently on the analytic mixture below
+    assert.ok(finals[`${model}@0.8`] > finals[`${model}@0.2`], `${model}: tracked log p did not grow with q`);
+  }
+  // 1b. the same, measured independently: on the analytic mixture (gmm-exact) the closed-form
+  //     log p of the samples the page returns (from models/lab-gmm.json) grows with q, and
+  //     where no guard acts (q = 0.2, 0.45) the log p DG tracked is that closed form. At q = 0.8
+  //     the guards act and the tracked log p overstates it (printed).
+  {
+    const closedForm = [];
+    for (const q of [0.2, 0.45, 0.8]) {
+      const { record, error } = await runAt(
+        `model=gmm-exact&method=dg&q=${q}&steps=64&batch=256&backend=cpu&logp=exact&solver=rk4&seed=3`,
+      );
+      assert.equal(error, "", error);
+      const exact = mixtureLogp(labMixture, record.samples, Number(record.settings.lambdaMax));
+      const dlogp = maxAbsDifference(record.logp_final, exact);
+      closedForm.push(mean(exact));
+      console.log(
+        `gmm-exact q=${q}: mean closed-form log p of the samples ${mean(exact).toFixed(3)}, ` +
+          `tracked ${mean(record.logp_final).toFixed(3)}, max |tracked - closed form| ${dlogp.toExponential(1)}, ` +
+          `guards ${record.guard_steps}`,
+      );
+      if (q < 0.5) {
+        assert.equal(record.guard_steps, 0, `gmm-exact q=${q}: a guard acted`);
+        assert.ok(dlogp < TRACKED_VS_CLOSED_FORM, `gmm-exact q=${q}: tracked log p off the closed form by ${dlogp}`);
+      }
+    }
+    assert.ok(
+      closedForm[0] < closedForm[1] && closedForm[1] < closedForm[2],
+      `gmm-exact: closed-form log p of the samples did not grow with q: ${closedForm}`,
+    );
   }
   sectionDone("DG on the CPU backend");
 
@@ -169,8 +276,10 @@ try {
   assert.equal(await page.locator(".dg-error").textContent(), "");
   sectionDone("bad input");
 
-  // 4. the main thread stays free: during a Fashion-MNIST batch-16 run and a moons 2,048 run on
-  //    the CPU backend, and a WebGPU run, no main-thread task reaches 50 ms
+  // 4. the sampler never runs on the main thread: during a Fashion-MNIST batch-16 run and a
+  //    moons 2,048 run on the CPU backend, and a WebGPU run, the page's main thread makes no
+  //    WebAssembly instance (the workers do, and the Runs live there). Its tasks of 50 ms or
+  //    more are a benchmark figure, printed, not asserted: a loaded machine stalls any thread.
   {
     await page.goto(url("backend=cpu"));
     await page.waitForFunction(() => window.dgDemo !== undefined);
@@ -191,12 +300,16 @@ try {
       const { record, longTasks, pageDrawMs } = await runWatched(options);
       assert.equal(record.backend, options.backend, record.backend_reason);
       const longest = longTasks.reduce((max, task) => Math.max(max, task.duration), 0);
+      const mainThread = await page.evaluate(() => ({ instances: window.mainThreadWasmInstances }));
       console.log(
         `${name}: ${record.workers} worker(s), ${record.timings.ms_per_step.toFixed(1)} ms/step; ` +
-          `main-thread tasks of 50 ms or more: ${longTasks.length}` +
-          `${longTasks.length ? ` (longest ${longest.toFixed(0)} ms)` : ""}; longest drawing of a step ${pageDrawMs.toFixed(1)} ms`,
+          `main-thread tasks of 50 ms or more (benchmark figure, not asserted): ${longTasks.length}` +
+          `${longTasks.length ? ` (longest ${longest.toFixed(0)} ms)` : ""}; longest drawing of a step ${pageDrawMs.toFixed(1)} ms; ` +
+          `wasm instances on the main thread: ${mainThread.instances}`,
       );
-      assert.equal(longTasks.length, 0, `${name}: main-thread tasks of ${longest.toFixed(0)} ms`);
+      assert.ok(record.workers >= 1, `${name}: no worker`);
+      assert.equal(record.steps_drawn, options.steps, `${name}: steps drawn`);
+      assert.equal(mainThread.instances, 0, `${name}: the main thread instantiated the sampler's module`);
     }
   }
   sectionDone("long tasks");
@@ -307,8 +420,11 @@ try {
       both[draw] = { ...record, canvas };
     }
     assert.deepEqual(panics, [], `wgpu errors while drawing on the GPU: ${panics}`);
+    // the same computation on the same device: measured identical for every model; a few f32
+    // roundings of the largest |log p| allowed
     const dlogp = maxAbsDifference(both.gpu.logp_final, both.readback.logp_final);
-    assert.ok(dlogp < 1e-3, `${model}: log p differs between the drawing modes by ${dlogp}`);
+    const logpScale = Math.max(1, ...both.readback.logp_final.map(Math.abs));
+    assert.ok(dlogp <= 1e-6 * logpScale, `${model}: log p differs between the drawing modes by ${dlogp}`);
     // images settle to the same frame; particles lose their trails when the GPU layer goes
     if (model === "fashion") {
       assert.equal(both.gpu.canvas, both.readback.canvas, "final frames differ between the drawing modes");
@@ -387,20 +503,20 @@ try {
     await withoutGpu.close();
   }
 
-  // 10. the WebGPU device lost mid-run, destroyed inside the sampler's worker: the page says
-  //     so, finishes the run on the CPU backend, and the next run works
+  // 10. the WebGPU device lost mid-run, destroyed inside the sampler's worker after step 3 of
+  //     12: the page says so, finishes the run on the CPU backend, and the next run works. The
+  //     page's 4th step request is held back until the device is gone, so however fast the
+  //     machine the run cannot end first.
   {
     const fresh = await browser.newContext();
+    await fresh.addInitScript(holdStepRequests, 3);
     const page3 = await fresh.newPage();
     await page3.goto(url("model=moons&method=dg&q=0.3&steps=12&batch=64&backend=webgpu&run=1"));
-    await page3.waitForFunction(
-      () => /step [3-9]\//.test(document.querySelector(".dg-status")?.textContent ?? ""),
-      null,
-      {
-        timeout: 300_000,
-      },
-    );
+    await page3.waitForFunction(() => window.heldSteps.held.length > 0, null, { timeout: 300_000 });
+    const drawnBefore = await page3.evaluate(() => document.querySelector(".dg-status").textContent);
+    assert.ok(/ step 3\/12 /.test(drawnBefore), `the 4th step was asked for at '${drawnBefore}'`);
     assert.equal(await page3.evaluate(() => window.dgDemo.destroyWebGpuDevice()), 1);
+    await page3.evaluate(() => window.heldSteps.release());
     await page3.waitForFunction(() => window.dgLastRun !== undefined, null, { timeout: 300_000 });
     const { record, error } = await page3.evaluate(() => ({
       record: window.dgLastRun,
