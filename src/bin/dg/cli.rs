@@ -210,11 +210,20 @@ fn train(a: TrainArgs) -> Result<Value> {
         out: a.out,
         checkpoint_every: a.checkpoint_every,
     };
+    // a training step's arithmetic: forward, and a backward of about twice its cost
+    let step_flops = match &cfg.arch {
+        Arch::UNet(c) => 3.0 * c.flops() * cfg.batch as f64,
+        Arch::Mlp(_) => f64::NAN,
+    };
     let summary = dg::training::flow::train(&cfg, &device, |p| {
         let done = p.step as f64 / p.steps as f64;
         let bar: String = (0..30).map(|i| if (i as f64) < done * 30.0 { '#' } else { '.' }).collect();
         let eta = (p.steps - p.step) as f64 / p.steps_per_s.max(1e-9);
-        eprintln!("[{bar}] {}/{} loss {:.4} {:.2} it/s eta {:.0}s", p.step, p.steps, p.loss, p.steps_per_s, eta);
+        let gflops = p.steps_per_s * step_flops / 1e9;
+        eprintln!(
+            "[{bar}] {}/{} loss {:.4} {:.2} it/s {gflops:.1} GFLOP/s eta {:.0}s",
+            p.step, p.steps, p.loss, p.steps_per_s, eta
+        );
     })?;
     Ok(serde_json::to_value(summary).expect("json"))
 }
