@@ -86,13 +86,12 @@ async fn every_method_matches_native(backend: &str) {
         let state = run.read(None).await.map_err(JsValue::from).unwrap();
         assert_eq!(get(&state, "backend").as_string().unwrap(), backend);
         let dx = max_abs_diff(&floats(&state, "x"), &stored(case, "samples"));
-        let lp = stored(case, "logp");
-        let dl = max_abs_diff(&floats(&state, "logp"), &lp);
-        let scale = lp.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+        let dl = max_abs_diff(&floats(&state, "logp"), &stored(case, "logp"));
         web_sys_log(&format!("{name} on {backend} (f32) vs native f64: max |Δx| = {dx:.1e}, max |Δlog p| = {dl:.1e}"));
-        // f32 through 16 steps: errors near 1e-5 on these problems; the bounds leave 10x room
+        // f32 through 16 steps: measured up to 6.7e-5 (x) and 9.5e-5 nats (log p, |log p| up
+        // to 12.6); the bounds leave about 10x room
         assert!(dx < 5e-4, "{name} on {backend}: samples differ by {dx}");
-        assert!(dl < 5e-4 * scale, "{name} on {backend}: log p differs by {dl}");
+        assert!(dl < 1e-3, "{name} on {backend}: log p differs by {dl} nats");
         run.dispose();
         assert!(run.step().is_err(), "a disposed run must refuse to step");
     }
@@ -127,6 +126,79 @@ async fn every_method_on_webgpu_matches_native() {
     let gpu_mem = get(&memory_usage().map_err(JsValue::from).unwrap(), "gpu");
     assert!(!gpu_mem.is_null(), "burn's WebGPU device was never initialised");
     assert!(get(&gpu_mem, "bytes_reserved").as_f64().unwrap() > 0.0, "nothing was allocated on the WebGPU device");
+}
+
+/// The mixture's log p at λ in closed form, on the host in f64, from its JSON alone (SPEC 7):
+/// `log Σₖ w̄ₖ N(x; αμₖ, (α²τₖ² + σ²) I)`, independent of the library's code.
+fn closed_form_logp(spec: &Value, x: &[f64], lambda: f64) -> Vec<f64> {
+    let path = dg::sampling::schedule::Path::Linear;
+    let (a, s) = (path.alpha(lambda), path.sigma(lambda));
+    let nums = |v: &Value| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect::<Vec<f64>>();
+    let (weights, stds) = (nums(&spec["weights"]), nums(&spec["stds"]));
+    let means: Vec<Vec<f64>> = spec["means"].as_array().unwrap().iter().map(nums).collect();
+    let total: f64 = weights.iter().sum();
+    let d = means[0].len();
+    x.chunks(d)
+        .map(|point| {
+            let terms: Vec<f64> = (0..weights.len())
+                .map(|k| {
+                    let v = a * a * stds[k] * stds[k] + s * s;
+                    let d2: f64 = point.iter().zip(&means[k]).map(|(x, m)| (x - a * m).powi(2)).sum();
+                    (weights[k] / total).ln() - 0.5 * d as f64 * (std::f64::consts::TAU * v).ln() - d2 / (2.0 * v)
+                })
+                .collect();
+            let top = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            top + terms.iter().map(|t| (t - top).exp()).sum::<f64>().ln()
+        })
+        .collect()
+}
+
+/// An independent check of the browser build (the fixture above only shows that it agrees
+/// with the native one): the analytic mixture run through `Run` in f32, and the log p each
+/// method tracked against the closed-form log p of the samples it ended at; for the exact
+/// target, the closed form against the target too. RK4 over the default window.
+async fn tracked_log_p_is_the_closed_form(backend: &str, steps: usize, bound: f64) {
+    let spec: Value = serde_json::from_str(GMM2).unwrap();
+    for (name, method) in [
+        ("plain", serde_json::json!({"method": "plain"})),
+        ("dg q=0.3", serde_json::json!({"method": "dg", "q": 0.3})),
+        ("dg q=0.45", serde_json::json!({"method": "dg", "q": 0.45})),
+        ("dg-exact -2.5", serde_json::json!({"method": "dg-exact", "target_logp": -2.5})),
+    ] {
+        let settings = serde_json::json!({
+            "method": method, "solver": "rk4", "steps": steps, "batch": 16, "seed": 5,
+            "divergence": {"kind": "exact"}, "window": {"lambda_min": -10.0, "lambda_max": 10.0},
+            "guards": {"eta_cap": 10.0, "norm_floor": 0.001},
+        });
+        let mut run =
+            Run::create(js(&serde_json::json!({ "gmm": spec })), None, js(&settings), backend.into()).await.unwrap();
+        while run.step().unwrap() {
+            next_task().await;
+        }
+        let state = run.read(None).await.map_err(JsValue::from).unwrap();
+        assert_eq!(get(&state, "guard_steps").as_f64(), Some(0.0), "{name} on {backend}: a guard acted");
+        let (x, tracked) = (floats(&state, "x"), floats(&state, "logp"));
+        let exact = closed_form_logp(&spec, &x, 10.0);
+        let err = max_abs_diff(&tracked, &exact);
+        let target = method["target_logp"].as_f64();
+        let off_target = target.map_or(0.0, |t| exact.iter().map(|v| (v - t).abs()).fold(0.0, f64::max));
+        web_sys_log(&format!(
+            "{name} on {backend} (f32, RK4 {steps} steps): max |tracked - closed-form log p| = {err:.1e}{}",
+            target.map_or(String::new(), |t| format!(", max |closed-form log p - {t}| = {off_target:.1e}"))
+        ));
+        assert!(err < bound, "{name} on {backend}: tracked log p is off the closed form by {err}");
+        assert!(off_target < bound, "{name} on {backend}: the samples' log p is off the target by {off_target}");
+        run.dispose();
+    }
+}
+
+/// f32, 200 steps: measured within 7.7e-5 nats (dg-exact; its samples within 7.9e-6 of the
+/// target); bound 1e-3. On the CPU backend only: SwiftShader's WebGPU takes seconds per step
+/// (one such run, DG q = 0.3 in 32 steps, measured 3.8e-4); WebGPU is held to the native
+/// results by the fixture above, and those to the closed form by tests/properties.rs.
+#[wasm_bindgen_test]
+async fn tracked_log_p_is_the_closed_form_on_the_cpu_backend() {
+    tracked_log_p_is_the_closed_form("cpu", 200, 1e-3).await;
 }
 
 #[wasm_bindgen_test]
