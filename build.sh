@@ -62,9 +62,9 @@ build_web() {
 }
 
 # What a copy of the page needs beside www/pkg: the models the page loads (weightsFile() in
-# www/settings.js) and the analytic mixture.
+# www/models.js) and the analytic mixture.
 PAGE_MODELS=(moons.safetensors 8gaussians.safetensors checkerboard.safetensors gmm.safetensors
-  fashion-f16.safetensors lab-gmm.json)
+  fashion-f16.safetensors emoji-f16.safetensors lab-gmm.json)
 
 # The embedding module into $1: www/ (its modules but not the page's own, the stylesheet, the
 # types, the wasm package) and models/ side by side, as the module finds them.
@@ -139,7 +139,7 @@ run_tests() {
 bench() {
   log "in-browser benchmark (www/bench.html) in headless Chromium"
   [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
-  node tests/e2e/bench.mjs "${1:-}"   # BENCH_COLD=fashion,moons: the cold starts measured first
+  node tests/e2e/bench.mjs "${1:-}"   # BENCH_COLD=fashion,emoji,moons: the cold starts measured first
 }
 
 case "${1:-}" in

@@ -1,7 +1,8 @@
 // The demo's controls: a form whose field names are mount()'s option names, so the form, the
 // URL and the options are one vocabulary. Building it, filling it from options, reading it
 // back, and the q readout (with Prior Guidance's radius, asked of the sampler's worker).
-import { applicableOptions, applies, CLASSES } from "./settings.js";
+import { classesOf } from "./models.js";
+import { applicableOptions, applies } from "./settings.js";
 
 /** [value, label] pairs of each select. */
 const CHOICES = {
@@ -12,6 +13,7 @@ const CHOICES = {
     ["gmm", "gmm (trained)"],
     ["gmm-exact", "gmm (analytic)"],
     ["fashion", "Fashion-MNIST"],
+    ["emoji", "emoji (colour)"],
   ],
   method: [
     ["plain", "plain ODE"],
@@ -25,16 +27,21 @@ const CHOICES = {
   logp: [["hutchinson"], ["exact"], ["off"]],
   backend: [["auto"], ["webgpu", "WebGPU"], ["cpu", "CPU"]],
   draw: [["auto"], ["gpu", "on the GPU, no readback"], ["readback", "from a readback"]],
-  class: [["any"], ...CLASSES.map((name, index) => [index, name])],
+  class: classChoices("fashion"),
 };
+
+/** The class select's choices for an image model: any (all in turn), then its classes. */
+function classChoices(model) {
+  return [["any"], ...classesOf(model).map((name, index) => [index, name])];
+}
 
 /** One line on what each control does (shown under it, and read out with it). */
 const HINTS = {
-  model: "The trained flow model: 2-D toy sets or Fashion-MNIST garments.",
+  model: "The trained flow model: 2-D toy sets, Fashion-MNIST garments or colour emoji.",
   method: "The plain ODE, or how the sampler steers log p.",
   q: "Which quantile of log p to aim at: low q, rarer and more detailed; high q, typical and smoother.",
   target: "The log p every sample is steered to.",
-  class: "Which garment to draw (Fashion-MNIST only).",
+  class: "Which class to draw: a garment (Fashion-MNIST) or an emoji group (emoji).",
   compare: "Several q values side by side, from the same starting noise (e.g. 0.2,0.5,0.8).",
   noise: "When SDG adds noise: early shapes structure, late adds detail.",
   strength: "How much noise SDG adds (blank: the window's preset).",
@@ -48,7 +55,7 @@ const HINTS = {
   backend: "Where the sampler runs: auto takes the faster for this model and batch, never a software GPU.",
   draw: "WebGPU runs: draw on the GPU (no readback) or from a readback.",
   workers: "CPU runs: how many workers share the batch.",
-  cfg: "Classifier-free guidance scale for the chosen garment (1: none).",
+  cfg: "Classifier-free guidance scale for the chosen class (1: none).",
 };
 
 /** The essential controls, shown first; the rest sit in the advanced section. */
@@ -92,7 +99,7 @@ const INPUTS = {
 const SELECT_LABELS = {
   model: "model",
   method: "method",
-  class: "garment class",
+  class: "class",
   noise: "SDG noise",
   solver: "solver",
   logp: "log p",
@@ -103,8 +110,13 @@ const SELECT_LABELS = {
 /** Ids stay unique when a page mounts the demo more than once. */
 let mounts = 0;
 
-function optionsHtml(name) {
-  return CHOICES[name].map(([value, label]) => `<option value="${value}">${label ?? value}</option>`).join("");
+/** Class names hold "&" (emoji groups): escaped for HTML. */
+function escapedHtml(text) {
+  return String(text).replaceAll("&", "&amp;").replaceAll("<", "&lt;");
+}
+
+function optionsHtml(choices) {
+  return choices.map(([value, label]) => `<option value="${value}">${escapedHtml(label ?? value)}</option>`).join("");
 }
 
 function fieldHtml(prefix, name) {
@@ -124,7 +136,7 @@ function fieldHtml(prefix, name) {
     const input =
       name in INPUTS
         ? `<input id="${id}" name="${name}" ${attributes} ${described}>`
-        : `<select id="${id}" name="${name}" ${described}>${optionsHtml(name)}</select>`;
+        : `<select id="${id}" name="${name}" ${described}>${optionsHtml(CHOICES[name])}</select>`;
     const readout = name === "q" ? '<output class="dg-q"></output>' : "";
     control = `<label for="${id}">${label} ${readout}</label>${input}`;
   }
@@ -147,8 +159,25 @@ export function controlsHtml() {
 </form>`;
 }
 
+/** Lists the classes of `model` in the class select (kept as they are for a model without
+ * classes, whose class control is hidden); a class the model lacks becomes any. */
+function listClasses(form, model) {
+  const select = form.elements.class;
+  if (classesOf(model).length === 0 || select.dataset.model === model) {
+    return;
+  }
+  const chosen = select.value;
+  select.innerHTML = optionsHtml(classChoices(model));
+  select.dataset.model = model;
+  select.value = chosen;
+  if (select.value !== chosen) {
+    select.value = "any";
+  }
+}
+
 /** Sets every field whose name is an option to that option's value. */
 export function fillForm(form, options) {
+  listClasses(form, options.model);
   for (const field of form.elements) {
     if (field.name in options) {
       field.value = options[field.name];
@@ -214,7 +243,12 @@ export function wireButtons(form, actions) {
   for (const button of form.querySelectorAll("[data-act]")) {
     button.addEventListener("click", () => actions[button.dataset.act]());
   }
-  form.addEventListener("change", () => showApplicable(form));
+  form.addEventListener("change", (event) => {
+    if (event.target.name === "model") {
+      listClasses(form, event.target.value);
+    }
+    showApplicable(form);
+  });
   let pause;
   const rerunAtRest = () => {
     clearTimeout(pause);

@@ -2,7 +2,10 @@
 // to, the run record, and the <density-guidance> element. Numbers may also be given as
 // strings (a URL query or an element attribute), as the module reads both.
 
-export type Model = "moons" | "8gaussians" | "checkerboard" | "gmm" | "gmm-exact" | "fashion";
+/** The 2-D lab's models, and two class-conditional image models: `fashion` (Fashion-MNIST,
+ * 28×28 grey) and `emoji` (Noto Color Emoji, 32×32 RGB; samples are rows of 3·32·32 values,
+ * channel-major, in [-1, 1]). */
+export type Model = "moons" | "8gaussians" | "checkerboard" | "gmm" | "gmm-exact" | "fashion" | "emoji";
 export type Method = "plain" | "prior" | "dg" | "dg-exact" | "sdg";
 export type Backend = "auto" | "webgpu" | "cpu";
 type NumberLike = number | string;
@@ -32,9 +35,13 @@ export interface MountOptions {
    * The choice and why: `backendchoice`, the record's `backend_choice`, the controller's
    * `backendChoice`. */
   backend?: Backend;
-  /** Fashion-MNIST's garment: "any" or 0..9. */
+  /** The image models' class: "any" (every class in turn over the batch) or its index.
+   * fashion, 0..9: t-shirt, trouser, pullover, dress, coat, sandal, shirt, sneaker, bag,
+   * ankle boot. emoji, 0..8, the groups of Unicode's emoji-test.txt: Smileys & Emotion,
+   * People & Body, Animals & Nature, Food & Drink, Travel & Places, Activities, Objects,
+   * Symbols, Flags. */
   class?: "any" | NumberLike;
-  /** Classifier-free guidance scale (Fashion-MNIST with a class). */
+  /** Classifier-free guidance scale (an image model with a class). */
   cfg?: NumberLike;
   logp?: "hutchinson" | "exact" | "off";
   lambdaMin?: NumberLike;
@@ -173,6 +180,7 @@ export interface RunRecord {
   memory: Memory;
   gpu_vs_readback_max_diff?: number;
   canvas_checksums?: number[];
+  /** The final state, one row per sample (2 values, or an image's channel-major values). */
   samples?: number[];
 }
 

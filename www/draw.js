@@ -1,7 +1,8 @@
 // Drawing a step's state on a 2-D canvas: for the 2-D lab a heat map of p_λ (exact for the
 // analytic mixture, else the particles' histogram), the particles' recent trails and the
-// particles; for images a grid of the batch. Also the pixel fingerprints tests use. Works on
-// the page and in a worker (no DOM beyond canvases).
+// particles; for images (grey or RGB, channel-major) a grid of the batch. Also the pixel
+// fingerprints tests use. Works on the page and in a worker (no DOM beyond canvases).
+import { imageShapeOf } from "./models.js";
 
 /** The 2-D view spans [-VIEW_HALF_WIDTH, VIEW_HALF_WIDTH]² (SPAN in src/canvas.rs). */
 const VIEW_HALF_WIDTH = 3.5;
@@ -179,25 +180,44 @@ function drawParticles(ctx, lane, state, spec) {
   ctx.putImageData(image, 0, 0);
 }
 
-/** Images (values in [-1, 1]) as a grid of the batch, scaled up without smoothing. */
+/** How the grid of `columns` × `rows` images of `side` pixels sits on a `width` × `height`
+ * canvas: scaled by a whole number where it fits at least once (every image pixel the same
+ * square of canvas pixels), else shrunk to fit; centred. As src/web/canvas.wgsl's. */
+function gridPlacement(columns, rows, side, width, height) {
+  const fit = Math.min(width / (columns * side), height / (rows * side));
+  const scale = fit >= 1 ? Math.floor(fit) : fit;
+  const left = Math.floor((width - columns * side * scale) / 2);
+  const top = Math.floor((height - rows * side * scale) / 2);
+  return { scale, left, top };
+}
+
+/** 8 bits of a value in [-1, 1]. */
+function levelOf(value) {
+  return Math.max(0, Math.min(255, (value + 1) * 127.5));
+}
+
+/** Images (values in [-1, 1]; one channel grey, three RGB, channel-major) as a grid of the
+ * batch, scaled up without smoothing. */
 function drawImageGrid(ctx, state) {
   const { width, height } = ctx.canvas;
   const pixels = state.x;
   const dim = state.dim;
+  const { channels, side } = imageShapeOf(dim) ?? { channels: 1, side: Math.round(Math.sqrt(dim)) };
+  const plane = side * side;
   const count = pixels.length / dim;
-  const side = Math.round(Math.sqrt(dim));
   const columns = Math.ceil(Math.sqrt(count));
   const rows = Math.ceil(count / columns);
   const grid = new ImageData(columns * side, rows * side);
   for (let image = 0; image < count; image++) {
     const top = Math.floor(image / columns) * side;
     const left = (image % columns) * side;
-    for (let p = 0; p < dim; p++) {
-      const grey = Math.max(0, Math.min(255, (pixels[image * dim + p] + 1) * 127.5));
+    const start = image * dim;
+    for (let p = 0; p < plane; p++) {
       const offset = 4 * ((top + Math.floor(p / side)) * grid.width + left + (p % side));
-      grid.data[offset] = grey;
-      grid.data[offset + 1] = grey;
-      grid.data[offset + 2] = grey;
+      for (let colour = 0; colour < 3; colour++) {
+        const channel = channels === 3 ? colour : 0;
+        grid.data[offset + colour] = levelOf(pixels[start + channel * plane + p]);
+      }
       grid.data[offset + 3] = 255;
     }
   }
@@ -205,8 +225,8 @@ function drawImageGrid(ctx, state) {
   unscaled.getContext("2d").putImageData(grid, 0, 0);
   ctx.imageSmoothingEnabled = false;
   clearTo(ctx, BACKGROUND);
-  const scale = Math.min(width / grid.width, height / grid.height);
-  ctx.drawImage(unscaled, 0, 0, grid.width * scale, grid.height * scale);
+  const { scale, left, top } = gridPlacement(columns, rows, side, width, height);
+  ctx.drawImage(unscaled, left, top, grid.width * scale, grid.height * scale);
 }
 
 /** Draws one lane's state; `spec` is the analytic mixture's (exact heat map) or undefined. */

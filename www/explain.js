@@ -1,6 +1,7 @@
 // The short text beside the picture: what the visitor is looking at, in words, for the
 // chosen model, method and lanes. No DOM.
-import { CLASSES, usesQ } from "./settings.js";
+import { imageModelOf } from "./models.js";
+import { usesQ } from "./settings.js";
 
 const METHODS = {
   plain: "the plain ODE (no guidance): samples land at whatever log p they happen to have",
@@ -13,17 +14,25 @@ const METHODS = {
 const PLOT =
   "The plot follows log p (up: more typical) along λ from noise (left) to data (right), one colour per lane.";
 
-function garmentsOf(options) {
-  const named = options.class !== "any" && options.class !== "" && CLASSES[Number(options.class)];
-  return named ? `${named} images` : "garments";
+/** What the images show: the chosen class, or the model's items. */
+function itemsOf(image, options) {
+  const named = options.class !== "any" && options.class !== "" && image.classes[Number(options.class)];
+  return named ? `${named} images` : image.items;
+}
+
+/** An image's size in words: "28×28" or "32×32 colour". */
+function sizeOf(image) {
+  const colour = image.channels === 3 ? " colour" : "";
+  return `${image.side}×${image.side}${colour}`;
 }
 
 /** A few sentences on what a run with `options` over the lanes `qs` shows. */
 export function describe(options, qs) {
   const how = METHODS[options.method] ?? "";
-  const images = options.model === "fashion";
+  const image = imageModelOf(options.model);
+  const images = image !== undefined;
   const subject = images
-    ? `Fashion-MNIST ${garmentsOf(options)}, generated from noise; every integration step is drawn.`
+    ? `${image.title} ${itemsOf(image, options)} (${sizeOf(image)}), generated from noise; every integration step is drawn.`
     : `Particles flowing from noise to the ${options.model} distribution over a heat map of its density; every step is drawn.`;
   const effect = images
     ? "Low q asks for low density: more texture and detail. High q: smoother, plainer images."

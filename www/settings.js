@@ -2,21 +2,9 @@
 // sampler takes. Every bad value throws an Error that names the setting
 // ("invalid q: must lie strictly between 0 and 1, got 1.5"). No DOM, no wasm.
 
-/** The 2-D lab's models; `fashion` is the 28×28 image model. */
-export const LAB_MODELS = ["moons", "8gaussians", "checkerboard", "gmm", "gmm-exact"];
-export const MODELS = [...LAB_MODELS, "fashion"];
-export const CLASSES = [
-  "t-shirt",
-  "trouser",
-  "pullover",
-  "dress",
-  "coat",
-  "sandal",
-  "shirt",
-  "sneaker",
-  "bag",
-  "ankle boot",
-];
+import { classesOf, MODELS } from "./models.js";
+
+export { dimOf, LAB_MODELS, MODELS, weightsFile } from "./models.js";
 
 /** SDG noise windows on λ (SPEC 6): the authors' early (structure) and late (detail) ones. */
 const NOISE_PRESETS = {
@@ -67,7 +55,7 @@ export function usesQ(method) {
 }
 
 /** When each option matters; the others are left out of the form's view and take their
- * defaults (a hidden garment class must not fail a moons run). */
+ * defaults (a hidden class must not fail a moons run). */
 const APPLIES = {
   q: (options) => usesQ(options.method),
   compare: (options) => usesQ(options.method),
@@ -77,8 +65,8 @@ const APPLIES = {
   noiseFrom: (options) => options.method === "sdg" && options.noise === "custom",
   noiseTo: (options) => options.method === "sdg" && options.noise === "custom",
   solver: (options) => options.method !== "sdg",
-  class: (options) => options.model === "fashion",
-  cfg: (options) => options.model === "fashion" && options.class !== "any",
+  class: (options) => classesOf(options.model).length > 0,
+  cfg: (options) => classesOf(options.model).length > 0 && options.class !== "any",
   draw: (options) => options.backend !== "cpu",
   workers: (options) => options.backend !== "webgpu",
 };
@@ -112,18 +100,6 @@ export const FIRST_VISIT = {
   steps: 32,
   backend: "auto",
 };
-
-/** The dimension of a model's samples. */
-export function dimOf(model) {
-  return model === "fashion" ? 784 : 2;
-}
-
-/** The shipped weights the page loads: Fashion-MNIST's in half precision (`dg half`: 233 KB
- * instead of 460 KB, samples within one 8-bit grey level of the f32 file's). */
-export function weightsFile(model) {
-  const stem = model === "fashion" ? "fashion-f16" : model;
-  return `models/${stem}.safetensors`;
-}
 
 function isBlank(value) {
   return value === "" || value === null || value === undefined;
@@ -250,11 +226,12 @@ export function lanesOf(options) {
 export function conditioningOf(options) {
   const anyClass = isBlank(options.class) || options.class === "any";
   const classIndex = anyClass ? undefined : Number(options.class);
-  if (!anyClass && !(Number.isInteger(classIndex) && classIndex >= 0 && classIndex < CLASSES.length)) {
-    fail("class", `'${options.class}' is not any or 0..9`);
+  const classCount = classesOf(options.model).length;
+  if (!anyClass && classCount === 0) {
+    fail("class", "only the image models (fashion, emoji) are class-conditional");
   }
-  if (options.model !== "fashion" && classIndex !== undefined) {
-    fail("class", "only the fashion model is class-conditional");
+  if (!anyClass && !(Number.isInteger(classIndex) && classIndex >= 0 && classIndex < classCount)) {
+    fail("class", `'${options.class}' is not any or 0..${classCount - 1}`);
   }
   const cfg = numberOf("cfg", options.cfg);
   return { class: classIndex, cfg };

@@ -1,12 +1,13 @@
 //! Drawing a run's state with wgpu on burn's own device, straight from the tensor's buffer:
-//! a step reaches the screen without a readback. The page's canvas path (`www/dg.js`) is the
-//! reference; `tests/canvas.rs` holds the two to one grey level.
+//! a step reaches the screen without a readback. The page's canvas path (`www/draw.js`) is the
+//! reference; `tests/canvas.rs` holds the two to one 8-bit level, grey and RGB.
 //!
 //! burn hands out the device and queue it runs on (`Device::wgpu_options().init_with_setup*`);
 //! the buffer behind a tensor comes from its cubecl primitive. Asking cubecl for it flushes the
 //! pending kernels onto that queue, so draws submitted after it see the step's result.
 
 use crate::error::{Error, Result};
+use crate::nets::image_shape;
 use burn::backend::wgpu::{AutoCompiler, WgpuResource, WgpuSetup, wgpu};
 use burn::tensor::{DType, Tensor};
 use wgpu::util::DeviceExt;
@@ -21,22 +22,32 @@ pub const GRID: u32 = 56;
 /// What a state is drawn as.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Picture {
-    /// A grid of square grey images, `side`² values each in [-1, 1].
+    /// A grid of square images, grey (`side`² values) or RGB (3·`side`², channel-major), each
+    /// value in [-1, 1].
     Images,
     /// 2-D particles and their trails; `heat` adds the particles' histogram under them.
     Particles { heat: bool },
 }
 
 impl Picture {
-    /// Images for anything with a square number of dimensions above 2.
+    /// Images for anything of `s²` (grey) or `3·s²` (RGB) dimensions above 2.
     pub fn for_dim(dim: usize, heat: bool) -> Result<Self> {
-        let side = (dim as f64).sqrt().round() as usize;
         match dim {
             2 => Ok(Picture::Particles { heat }),
-            _ if dim > 2 && side * side == dim => Ok(Picture::Images),
+            _ if dim > 2 && image_shape(dim).is_some() => Ok(Picture::Images),
             _ => Err(Error::invalid("model", format!("a state of {dim} dimensions has no picture"))),
         }
     }
+}
+
+/// Where a grid of `cols` × `rows` images of `side` pixels sits on a `width` × `height` target
+/// (`www/draw.js` places it so): scaled by a whole number where it fits at least once, else
+/// shrunk to fit; centred. Returns (scale, left, top).
+pub fn grid_placement(cols: u32, rows: u32, side: u32, width: u32, height: u32) -> (f32, f32, f32) {
+    let (gw, gh) = ((cols * side) as f32, (rows * side) as f32);
+    let fit = (width as f32 / gw).min(height as f32 / gh);
+    let scale = if fit >= 1.0 { fit.floor() } else { fit };
+    (scale, ((width as f32 - gw * scale) / 2.0).floor(), ((height as f32 - gh * scale) / 2.0).floor())
 }
 
 /// The `View` uniform of `canvas.wgsl`.
@@ -57,15 +68,20 @@ struct View {
     span: f32,
     scale: f32,
     base: u32,
+    channels: u32,
+    left: f32,
+    top: f32,
 }
 
 impl View {
     fn bytes(&self) -> Vec<u8> {
         let u = [self.n, self.s0, self.s1, self.cols, self.side, self.ring, self.head, self.filled, self.grid];
         let f = [self.width, self.height, self.span, self.scale];
-        let tail = [self.base, 0, 0];
+        let at = [self.base, self.channels];
+        let place = [self.left, self.top];
         let bytes = |v: &[u32]| v.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>();
-        [bytes(&u), f.iter().flat_map(|v| v.to_le_bytes()).collect(), bytes(&tail)].concat()
+        let floats = |v: &[f32]| v.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>();
+        [bytes(&u), floats(&f), bytes(&at), floats(&place), bytes(&[0, 0, 0])].concat()
     }
 }
 
@@ -241,9 +257,17 @@ impl Painter {
         if b.n as usize != layer.n {
             return Err(Error::Backend(format!("this layer was made for {} samples, not {}", layer.n, b.n)));
         }
-        let side = (b.dim as f64).sqrt().round() as u32;
         let cols = (b.n as f64).sqrt().ceil() as u32;
         let rows = b.n.div_ceil(cols);
+        let ((channels, side), (scale, left, top)) = match picture {
+            Picture::Images => {
+                let (c, s) = image_shape(b.dim as usize).ok_or_else(|| {
+                    Error::invalid("model", format!("a state of {} dimensions is not a grid of images", b.dim))
+                })?;
+                ((c as u32, s as u32), grid_placement(cols, rows, s as u32, width, height))
+            }
+            Picture::Particles { .. } => ((1, 1), (1.0, 0.0, 0.0)),
+        };
         if matches!(picture, Picture::Particles { .. }) {
             layer.drawn += 1;
         }
@@ -263,8 +287,11 @@ impl Painter {
             width: w,
             height: h,
             span: SPAN,
-            scale: (w / (cols * side) as f32).min(h / (rows * side) as f32),
+            scale,
             base: (b.resource.offset % align) as u32 / 4,
+            channels,
+            left,
+            top,
         };
         self.queue.write_buffer(&layer.view, 0, &view.bytes());
         let r = &b.resource;

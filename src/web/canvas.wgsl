@@ -17,8 +17,12 @@ struct View {
     span: f32,     // the 2-D view spans [-span, span]²
     scale: f32,    // image grid: target pixels per image pixel
     base: u32,     // where x starts in the bound buffer, in elements
+    channels: u32, // image grid: 1 (grey) or 3 (RGB, channel-major rows)
+    left: f32,     // image grid: where it starts on the target, in pixels
+    top: f32,
     pad0: u32,
     pad1: u32,
+    pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> view: View;
@@ -39,21 +43,35 @@ fn fullscreen(@builtin(vertex_index) v: u32) -> @builtin(position) vec4<f32> {
     return vec4<f32>(p * 2.0 - 1.0, 0.0, 1.0);
 }
 
-// The batch as a grid of grey images, top-left aligned and scaled by nearest neighbour;
-// white around it. Grey = (x + 1) / 2, clamped, as the 2-D path's 8-bit ImageData.
+fn level(v: f32) -> f32 {
+    return clamp((v + 1.0) * 127.5, 0.0, 255.0) / 255.0;
+}
+
+// The batch as a grid of images, grey or RGB (a row holds its channels one after another),
+// placed at (left, top) and scaled by nearest neighbour; white around it. A channel's level
+// = (x + 1) / 2, clamped, as the 2-D path's 8-bit ImageData.
 @fragment
 fn images(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
     let rows = (view.n + view.cols - 1u) / view.cols;
-    let c = u32(floor(pos.x / view.scale));
-    let r = u32(floor(pos.y / view.scale));
+    let fc = floor((pos.x - view.left) / view.scale);
+    let fr = floor((pos.y - view.top) / view.scale);
+    if (fc < 0.0 || fr < 0.0) {
+        return vec4<f32>(1.0);
+    }
+    let c = u32(fc);
+    let r = u32(fr);
     let col = c / view.side;
     let row = r / view.side;
     let k = row * view.cols + col;
     if (col >= view.cols || row >= rows || k >= view.n) {
         return vec4<f32>(1.0);
     }
+    let plane = view.side * view.side;
     let p = (r % view.side) * view.side + (c % view.side);
-    let g = clamp((value(k, p) + 1.0) * 127.5, 0.0, 255.0) / 255.0;
+    if (view.channels == 3u) {
+        return vec4<f32>(level(value(k, p)), level(value(k, plane + p)), level(value(k, 2u * plane + p)), 1.0);
+    }
+    let g = level(value(k, p));
     return vec4<f32>(g, g, g, 1.0);
 }
 

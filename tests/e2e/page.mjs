@@ -1,5 +1,6 @@
 // End-to-end: serve the repository, drive the page in Debian's Chromium (WebGPU on through
 // SwiftShader), check that every step was drawn, that log p moves the right way with q, that
+// the colour emoji model's last frame is its RGB rows, crisp (colour.mjs), that
 // bad input shows a message and leaves a working page, that the sampler runs in workers, never
 // on the main thread (its long tasks are printed), that the batch's split across workers does not
 // change a sample, that Stop ends a run within one step, that 50 runs grow no worker's memory,
@@ -13,6 +14,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { autoBackend } from "./auto-backend.mjs";
 import { launch, root, serve } from "./browser.mjs";
+import { emojiInColour } from "./colour.mjs";
 import { firstVisit } from "./first-visit.mjs";
 
 const port = process.env.E2E_PORT ?? "8765";
@@ -240,6 +242,10 @@ try {
   }
   sectionDone("side by side");
 
+  // 2b. the colour emoji model: every step drawn, the last frame the sampler's RGB rows, crisp
+  await emojiInColour(page, runAt, artifacts);
+  sectionDone("emoji in colour");
+
   // 3. bad input: a message naming the setting, then the same page still runs
   for (const [query, name] of [
     ["q=1.5&method=dg", "invalid q"],
@@ -400,6 +406,7 @@ try {
   //     readback-drawn run's.
   for (const [model, batch] of [
     ["fashion", 4],
+    ["emoji", 4],
     ["moons", 256],
     ["gmm-exact", 64],
   ]) {
@@ -426,11 +433,11 @@ try {
     const logpScale = Math.max(1, ...both.readback.logp_final.map(Math.abs));
     assert.ok(dlogp <= 1e-6 * logpScale, `${model}: log p differs between the drawing modes by ${dlogp}`);
     // images settle to the same frame; particles lose their trails when the GPU layer goes
-    if (model === "fashion") {
-      assert.equal(both.gpu.canvas, both.readback.canvas, "final frames differ between the drawing modes");
+    if (model === "fashion" || model === "emoji") {
+      assert.equal(both.gpu.canvas, both.readback.canvas, `${model}: final frames differ between the drawing modes`);
       const diff = both.gpu.gpu_vs_readback_max_diff;
-      assert.ok(diff <= 1, `the GPU-drawn frame differs from the readback-drawn one by ${diff}`);
-      console.log(`fashion: GPU-drawn last frame vs readback-drawn: max difference ${diff} of 255`);
+      assert.ok(diff <= 1, `${model}: the GPU-drawn frame differs from the readback-drawn one by ${diff}`);
+      console.log(`${model}: GPU-drawn last frame vs readback-drawn: max difference ${diff} of 255`);
     }
     const readAndDraw = (record) => mean(record.timings.steps.slice(1).map((step) => step.readback_ms + step.draw_ms));
     console.log(
