@@ -5,7 +5,7 @@ import { launch, serve } from "./browser.mjs";
 
 const port = process.env.E2E_PORT ?? "8766";
 const query = process.argv[2] ?? "";
-const coldCases = (process.env.BENCH_COLD ?? "fashion,moons").split(",").filter(Boolean);
+const coldCases = (process.env.BENCH_COLD ?? "fashion,emoji,moons").split(",").filter(Boolean);
 const server = await serve(port);
 
 async function benchPage(browser, pageQuery) {

@@ -42,6 +42,7 @@ function stage() {
     manifest.exports["."].default,
     "www/pkg/dg_bg.wasm",
     "models/fashion-f16.safetensors",
+    "models/emoji-f16.safetensors",
   ]) {
     assert.ok(existsSync(join(installed, file)), `the package lacks ${file}`);
   }
@@ -103,6 +104,7 @@ try {
     const { element, mounted } = await page.evaluate(() => window.siteResults);
     assert.equal(mounted.error, undefined, mounted.error);
     assert.equal(element.steps_drawn, 6);
+    assert.equal(element.settings.model, "emoji", "the element runs the colour model from the package");
     assert.equal(mounted.steps_drawn, 4);
     assertUnder(requests, `${origin}/site/`);
     console.log(
