@@ -325,3 +325,48 @@ fn host_kernels_match_flex() {
         assert!((forward - reverse).abs() < 1e-5 * scale, "{isa:?} U-Net: wᵀJdx {forward} vs autodiff {reverse}");
     }
 }
+
+/// The colour emoji model as the page loads it (f16 weights) on the CPU backend, kept tiny:
+/// rows of 3·32·32 finite values, one log p per sample, and each sample a function of the seed
+/// and its index alone (a batch of 2 against its second sample run alone with `first` = 1),
+/// as the page's split across workers needs; a class past the null label is an error.
+#[wasm_bindgen_test]
+async fn the_emoji_model_samples_rgb_rows_on_the_cpu_backend() {
+    let weights = || Some(Uint8Array::from(&include_bytes!("../models/emoji-f16.safetensors")[..]));
+    let model = |class: u32| js(&serde_json::json!({ "class": class, "cfg": 2.0 }));
+    let settings = |batch: usize, first: usize| {
+        js(&serde_json::json!({
+            "method": {"method": "dg", "q": 0.3}, "solver": "euler", "steps": 4, "batch": batch,
+            "first": first, "seed": 11, "divergence": {"kind": "hutchinson", "probes": 1},
+            "window": {"lambda_min": -10.0, "lambda_max": 10.0},
+            "guards": {"eta_cap": 10.0, "norm_floor": 0.001},
+        }))
+    };
+    let dim = 3 * 32 * 32;
+    let mut rows = Vec::new();
+    for (batch, first) in [(2, 0), (1, 1)] {
+        let mut run = Run::create(model(3), weights(), settings(batch, first), "cpu".into())
+            .await
+            .map_err(JsValue::from)
+            .unwrap();
+        while run.step().unwrap() {
+            next_task().await;
+        }
+        let state = run.read(None).await.map_err(JsValue::from).unwrap();
+        let (x, logp) = (floats(&state, "x"), floats(&state, "logp"));
+        assert_eq!(get(&state, "dim").as_f64(), Some(dim as f64), "an emoji row is 3 x 32 x 32 values");
+        assert_eq!((x.len(), logp.len()), (batch * dim, batch));
+        assert_eq!(get(&state, "steps_done").as_f64(), Some(4.0));
+        assert!(x.iter().chain(&logp).all(|v| v.is_finite()), "non-finite values in an emoji run");
+        let plane_means: Vec<f64> = x[..dim].chunks(32 * 32).map(|p| p.iter().sum::<f64>() / p.len() as f64).collect();
+        web_sys_log(&format!("emoji b{batch} first {first}: log p {logp:?}, channel means {plane_means:.3?}"));
+        rows.push(x[x.len() - dim..].to_vec());
+        run.dispose();
+    }
+    let split = max_abs_diff(&rows[0], &rows[1]);
+    web_sys_log(&format!("emoji: sample 1 in a batch of 2 vs alone: max |Δx| = {split:.1e}"));
+    assert!(split < 1e-5, "the emoji sample depends on its batch: {split}");
+    let err = Run::create(model(10), weights(), settings(2, 0), "cpu".into()).await.err().expect("class 10 is refused");
+    let message = JsValue::from(err).unchecked_into::<js_sys::Error>().message().as_string().unwrap();
+    assert!(message.contains("invalid class"), "class 10 of the emoji model: '{message}'");
+}
