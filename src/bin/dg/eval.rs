@@ -52,7 +52,8 @@ pub struct EvalArgs {
     /// cpu or wgpu.
     #[arg(long, default_value = "cpu")]
     backend: String,
-    /// Only rewrite results.md and the SVG charts from OUT/results.json: no model, no sampling.
+    /// Only rewrite results.md and the SVG charts from OUT/results.json: no model, no sampling
+    /// (the Fashion-MNIST report).
     #[arg(long)]
     report_only: bool,
     /// The per-class evaluation (log p, PNG size and high-frequency energy at each q, and the
@@ -229,6 +230,9 @@ fn pearson(a: &[f64], b: &[f64]) -> f64 {
 }
 
 pub fn run(args: EvalArgs) -> Result<Value> {
+    if args.report_only && (args.detail || args.model == "emoji") {
+        return Err(Error::invalid("report-only", "redraws the Fashion-MNIST report only, not --detail's"));
+    }
     if args.detail || args.model == "emoji" {
         let (model, out, per_class, steps, seed) = (args.model, args.out, args.per_class, args.steps, args.seed);
         return super::detail::run(super::detail::Detail { model, out, per_class, steps, seed });
