@@ -39,21 +39,24 @@ fn every_fully_qualified_sequence_reaches_its_bitmap_once_with_its_group() {
 fn colours_match_the_second_implementation() {
     let set = fixture(32);
     let plane = 32 * 32;
+    let mut worst = 0f64;
     for (i, e) in reference().iter().enumerate() {
         let row = set.row(i);
         assert!(row.iter().all(|v| (-1.0..=1.0).contains(v)));
         for c in 0..3 {
             let mean = row[c * plane..][..plane].iter().map(|&v| f64::from(v)).sum::<f64>() / plane as f64;
             let want = e["mean_rgb"][c].as_f64().unwrap();
-            // resizing keeps a picture's mean colour; 0.02 of the [-1, 1] range allows for the
-            // filter's edges (measured at most 0.006)
-            assert!((mean - want).abs() < 0.02, "{}: channel {c} mean {mean:.4}, reference {want:.4}", e["sequence"]);
+            worst = worst.max((mean - want).abs());
+            // resizing keeps a picture's mean colour; 0.005 of the [-1, 1] range allows for the
+            // filter's edges and 8-bit rounding (measured at most 0.0004)
+            assert!((mean - want).abs() < 0.005, "{}: channel {c} mean {mean:.4}, reference {want:.4}", e["sequence"]);
         }
         // composited on white: the corners of every picture are white
         for p in [0, 31, plane - 32, plane - 1] {
             assert!((0..3).all(|c| row[c * plane + p] > 0.99), "{}: corner pixel {p} is not white", e["sequence"]);
         }
     }
+    eprintln!("largest difference of a mean colour from the reference: {worst:.4}");
 }
 
 #[test]
