@@ -64,24 +64,30 @@ fn render(
     (0..h as usize).flat_map(|y| data[y * row as usize..y * row as usize + 4 * w as usize].to_vec()).collect()
 }
 
-/// The page's image grid: `n` images of `side`² values, `ceil(√n)` columns, top-left aligned,
-/// scaled by nearest neighbour to fit, white around; grey = 8-bit (x + 1)·127.5.
-fn reference_grid(x: &[f32], n: usize, side: usize, w: usize, h: usize) -> Vec<u8> {
+/// The page's image grid (www/draw.js): `n` images of `channels`·`side`² values (one channel
+/// grey, three RGB, channel-major), `ceil(√n)` columns, scaled by the largest whole number
+/// that fits, centred, each image pixel a square of canvas pixels; white around; a channel's
+/// level = 8-bit (x + 1)·127.5.
+fn reference_grid(x: &[f32], n: usize, channels: usize, side: usize, w: usize, h: usize) -> Vec<u8> {
     let cols = (n as f64).sqrt().ceil() as usize;
     let rows = n.div_ceil(cols);
-    let scale = (w as f32 / (cols * side) as f32).min(h as f32 / (rows * side) as f32);
+    let scale = (w / (cols * side)).min(h / (rows * side));
+    assert!(scale >= 1, "the reference draws grids that fit at least once");
+    let (left, top) = ((w - cols * side * scale) / 2, (h - rows * side * scale) / 2);
+    let plane = side * side;
     let mut out = vec![255u8; w * h * 4];
-    for py in 0..h {
-        for px in 0..w {
-            let (c, r) = (((px as f32 + 0.5) / scale) as usize, ((py as f32 + 0.5) / scale) as usize);
-            let (col, row) = (c / side, r / side);
-            let k = row * cols + col;
-            if col >= cols || row >= rows || k >= n {
+    for py in top..top + rows * side * scale {
+        for px in left..left + cols * side * scale {
+            let (c, r) = ((px - left) / scale, (py - top) / scale);
+            let k = (r / side) * cols + c / side;
+            if k >= n {
                 continue;
             }
-            let v = x[k * side * side + (r % side) * side + c % side];
-            let g = ((v + 1.0) * 127.5).clamp(0.0, 255.0).round() as u8;
-            out[(py * w + px) * 4..][..3].copy_from_slice(&[g, g, g]);
+            let p = (r % side) * side + c % side;
+            let level =
+                |ch: usize| ((x[k * channels * plane + ch * plane + p] + 1.0) * 127.5).clamp(0.0, 255.0).round() as u8;
+            let rgb = if channels == 3 { [level(0), level(1), level(2)] } else { [level(0); 3] };
+            out[(py * w + px) * 4..][..3].copy_from_slice(&rgb);
         }
     }
     out
@@ -125,10 +131,44 @@ fn image_grid_matches_the_reference_for_any_layout() {
     for (name, x, from) in cases {
         let k = n - from;
         let got = render(&painter, &gd, &queue, &[x], Picture::Images, w, h);
-        let want = reference_grid(&values[from * side * side..], k, side, w as usize, h as usize);
+        let want = reference_grid(&values[from * side * side..], k, 1, side, w as usize, h as usize);
         let (max, over) = max_diff(&got, &want);
         eprintln!("{name}: {k} images on {w}x{h}: max |Δ| = {max} levels, {over} channels off by more than 1");
         assert!(max <= 1, "{name}: a pixel differs by {max} levels");
+    }
+}
+
+/// Five 32×32 RGB images (channel-major rows, as the emoji model's), contiguous and as a slice
+/// from the second row, on a target whose grid leaves a margin on both axes: every channel
+/// within one 8-bit level of the reference, and the colours really differ per channel.
+#[test]
+fn rgb_image_grid_matches_the_reference() {
+    let (device, painter, gd, queue) = setup();
+    let (n, side, (w, h)) = (5usize, 32usize, (230u32, 170u32));
+    let dim = 3 * side * side;
+    // each channel its own pattern, so a channel drawn from the wrong plane shows
+    let values: Vec<f32> = (0..n * dim)
+        .map(|i| {
+            let (ch, p) = ((i % dim) / (side * side), (i % dim) % (side * side));
+            let phase = [0.11f32, 0.29, 0.53][ch] * (p + 7 * (i / dim)) as f32;
+            (phase.sin() * 1.2 + [0.3, -0.2, 0.0][ch]).clamp(-1.3, 1.3)
+        })
+        .collect();
+    let full = Tensor::<2>::from_data(TensorData::new(values.clone(), [n, dim]), &device);
+    let sliced = full.clone().narrow(0, 1, n - 1);
+    for (name, x, from) in [("contiguous", full, 0), ("sliced", sliced, 1)] {
+        let k = n - from;
+        let got = render(&painter, &gd, &queue, &[x], Picture::Images, w, h);
+        let want = reference_grid(&values[from * dim..], k, 3, side, w as usize, h as usize);
+        let (max, over) = max_diff(&got, &want);
+        let coloured = got.chunks(4).filter(|p| p[0] != p[1] || p[1] != p[2]).count();
+        eprintln!(
+            "rgb {name}: {k} images on {w}x{h}: max |Δ| = {max} levels, {over} channels off by more than 1; \
+             {coloured} pixels with R, G, B not all equal"
+        );
+        assert!(max <= 1, "rgb {name}: a pixel differs by {max} levels");
+        // scale 2 (64 px images in a 2x3 or 2x2 grid): most drawn pixels are coloured
+        assert!(coloured > (k * side * side * 4) / 2, "rgb {name}: only {coloured} coloured pixels");
     }
 }
 
@@ -177,4 +217,8 @@ fn states_it_cannot_draw_are_errors() {
     );
     assert!(err.unwrap_err().to_string().contains("wgpu device"));
     assert!(Picture::for_dim(5, false).is_err() && matches!(Picture::for_dim(784, false), Ok(Picture::Images)));
+    assert!(
+        matches!(Picture::for_dim(3 * 32 * 32, false), Ok(Picture::Images))
+            && Picture::for_dim(2 * 32 * 32, false).is_err()
+    );
 }
