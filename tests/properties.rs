@@ -82,7 +82,8 @@ fn plain_ode_log_density_matches_the_analytic_one() {
         let exact = exact_logp(&*g, &out.samples, 10.0, &device);
         let err = max_abs_diff(out.logp.as_ref().unwrap(), &exact);
         eprintln!("{name}: RK4 1000 steps, max |tracked - exact| = {err:.2e}");
-        assert!(err < 1e-6, "{name}: {err:e}");
+        // measured within 3.4e-10 nats: 10x room
+        assert!(err < 4e-9, "{name}: {err:e}");
     }
     // Euler's error shrinks with steps (SPEC: mean -1.1 / -0.2 / -0.06 nats at D = 64)
     let name = "gmm16.json";
@@ -155,7 +156,8 @@ fn quantile_rule_adds_half_q_per_unit_lambda() {
             let err = got.iter().map(|v| (v - want).abs()).fold(0.0, f64::max);
             eprintln!("{name} q={q}: excess {want:.4} nats, max error {err:.2e}, guard steps {}", out.guard_steps);
             assert_eq!(out.guard_steps, 0, "{name} q={q}");
-            assert!(err < 1e-6, "{name} q={q}: {got:?} vs {want}");
+            // measured within 3e-9 nats over both mixtures and every q: 10x room
+            assert!(err < 3e-8, "{name} q={q}: {got:?} vs {want}");
         }
         // q = 0.5: η = 1 exactly, the same trajectory as the plain ODE from the same latent
         let dg = run(g.clone(), settings(Method::Dg { q: 0.5 }, Solver::Heun, 50, 8, Divergence::Exact), &device);
@@ -181,7 +183,8 @@ fn exact_target_reaches_the_requested_log_density() {
             let err = exact.iter().map(|v| (v - target).abs()).fold(0.0, f64::max);
             eprintln!("{name}: target {target}: max |log p - L*| = {err:.2e}, guard steps {}", out.guard_steps);
             assert_eq!(out.guard_steps, 0, "{name}: target {target}");
-            assert!(err < 1e-3, "{name}: target {target}: {exact:?}");
+            // measured within 1.4e-7 nats over both mixtures and every target: 10x room
+            assert!(err < 1.5e-6, "{name}: target {target}: {exact:?}");
         }
     }
 }
@@ -311,8 +314,8 @@ fn sdg_keeps_log_density_on_its_intended_path() {
     assert!(mean(&paper_gap) - mean(&exact_gap) > 0.1, "the paper form's bias is missing");
 }
 
-/// Item 8: at D = 2 and q near 1 the request exceeds what the modes hold: the guards act,
-/// are counted, and the run stays finite.
+/// Item 8: at D = 2 and q near 1 the request exceeds what the modes hold: the guards act in
+/// nearly every step (measured 979–994 of 1,000), are counted, and the run stays finite.
 #[test]
 fn guards_fire_instead_of_nan() {
     let device = cpu_f64();
@@ -320,7 +323,7 @@ fn guards_fire_instead_of_nan() {
     for q in [0.9, 0.99, 0.999] {
         let out = run(g.clone(), settings(Method::Dg { q }, Solver::Rk4, GUIDED_STEPS, 64, Divergence::Exact), &device);
         eprintln!("D=2 q={q}: guards acted in {} of {GUIDED_STEPS} RK4 steps", out.guard_steps);
-        assert!(out.guard_steps > 0);
+        assert!(out.guard_steps >= 900, "D=2 q={q}: guards acted in only {} steps", out.guard_steps);
         assert!(out.samples.iter().flatten().chain(out.logp.iter().flatten()).all(|v| v.is_finite()));
     }
 }
@@ -338,6 +341,54 @@ fn every_method_costs_the_plain_odes_evaluations() {
             for m in [Method::Prior { q: 0.3 }, Method::Dg { q: 0.3 }, Method::Dg { q: 0.7 }] {
                 assert_eq!(run(g.clone(), settings(m, solver, 16, 4, Divergence::Off), &device).nfe, plain, "{m:?}");
             }
+        }
+    }
+}
+
+/// `Settings.first` (the page's workers): one batch run as one piece equals the same batch run
+/// as two pieces, the second starting at sample `first`: latents, noise and probes come from
+/// `(seed, index)` alone, so each sample's latent, end point and log p are the same (f64, within
+/// 1e-12 relative).
+#[test]
+fn a_batch_split_in_two_runs_gives_the_same_samples() {
+    let device = cpu_f64();
+    let noise = Noise { level: 0.5, from: -10.0, to: 2.0 };
+    let cases = [
+        (Method::Dg { q: 0.3 }, Solver::Heun, Divergence::Hutchinson { probes: 2 }),
+        (Method::Sdg { q: 0.4, noise, exact: true }, Solver::Euler, Divergence::Hutchinson { probes: 1 }),
+        (Method::DgExact { target_logp: -3.0 }, Solver::Rk4, Divergence::Exact),
+        (Method::Prior { q: 0.7 }, Solver::Euler, Divergence::Exact),
+    ];
+    for name in FIXTURES {
+        let g: Rc<dyn ScoreModel> = gmm(name, &device);
+        for (method, solver, divergence) in cases {
+            let method = match method {
+                Method::DgExact { .. } => Method::DgExact { target_logp: if g.dim() == 2 { -3.0 } else { -35.0 } },
+                m => m,
+            };
+            let (batch, cut) = (8, 3);
+            let piece = |first: usize, size: usize| {
+                let mut s = settings(method, solver, 32, size, divergence);
+                s.seed = 7;
+                s.first = first;
+                run(g.clone(), s, &device)
+            };
+            let whole = piece(0, batch);
+            let (a, b) = (piece(0, cut), piece(cut, batch - cut));
+            let joined = |f: fn(&dg::sampling::sampler::Outcome) -> Vec<f64>| [f(&a), f(&b)].concat();
+            let mut worst = 0.0f64;
+            for (what, one, two) in [
+                ("latent", whole.latent.concat(), joined(|o| o.latent.concat())),
+                ("samples", whole.samples.concat(), joined(|o| o.samples.concat())),
+                ("log p", whole.logp.clone().unwrap(), joined(|o| o.logp.clone().unwrap())),
+                ("start log p", whole.logp_start.clone(), joined(|o| o.logp_start.clone())),
+            ] {
+                let scale = one.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+                let err = max_abs_diff(&one, &two) / scale;
+                assert!(err <= 1e-12, "{name} {method:?}: {what} differ by {err:e} (relative) when split at {cut}");
+                worst = worst.max(err);
+            }
+            eprintln!("{name} {method:?}: batch {batch} whole vs split at {cut}: max relative difference {worst:e}");
         }
     }
 }
