@@ -4,6 +4,7 @@
 //! tests/fixtures/emoji/reference.json).
 
 use dg::data::emoji::{GROUPS, read};
+use dg::data::parse_class;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/emoji");
 
@@ -66,4 +67,16 @@ fn a_missing_font_or_list_is_an_error_naming_it() {
     let list = format!("{DIR}/LICENSE.md"); // no emoji lines: nothing reached
     let err = read(&format!("{DIR}/noto-color-emoji-subset.ttf"), &list, 32).err().unwrap();
     assert!(err.to_string().contains("no colour bitmap"), "{err}");
+}
+
+#[test]
+fn classes_by_number_name_first_word_or_none() {
+    assert_eq!(parse_class("3", &GROUPS).unwrap(), 3);
+    assert_eq!(parse_class("food & drink", &GROUPS).unwrap(), 3);
+    assert_eq!(parse_class("flags", &GROUPS).unwrap(), 8);
+    assert_eq!(parse_class("none", &GROUPS).unwrap(), GROUPS.len(), "the null label");
+    assert!(parse_class("9", &GROUPS).is_err() && parse_class("pizza", &GROUPS).is_err());
+    // a weights file of unknown data: numbers only, and 'none' is not silently class 0
+    assert_eq!(parse_class("7", &[]).unwrap(), 7);
+    assert!(parse_class("none", &[]).is_err());
 }

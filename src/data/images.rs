@@ -42,7 +42,12 @@ pub fn parse_class(s: &str, classes: &[&str]) -> Result<usize> {
     let key = s.trim().to_lowercase();
     let first_word = |c: &str| c.split([' ', '-']).next().unwrap_or(c).to_lowercase();
     if key == "none" {
-        return Ok(classes.len());
+        // without the names the null label's number is unknown here: never guess class 0
+        return if classes.is_empty() {
+            Err(Error::invalid("class", "'none' needs a shipped model's classes; give the null label's number"))
+        } else {
+            Ok(classes.len())
+        };
     }
     key.parse::<usize>()
         .ok()
