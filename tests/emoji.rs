@@ -1,12 +1,13 @@
 //! The emoji data set read from a committed subset of the font: which sequences reach a
 //! bitmap (cmap, ZWJ and flag ligatures, skin tones, keycaps), their groups, and their colours,
 //! against a reference written by a second implementation (fontTools + Pillow,
-//! tests/fixtures/emoji/reference.json).
+//! tests/fixtures/emoji/reference.json); how classes are named on the command line, and the
+//! page's copy of each data set's shape and class names.
 // Native only: on wasm32 (`wasm-pack test` builds every test target) this file is empty.
 #![cfg(not(target_arch = "wasm32"))]
 
 use dg::data::emoji::{GROUPS, read};
-use dg::data::parse_class;
+use dg::data::{ImageData, parse_class};
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/emoji");
 
@@ -81,4 +82,29 @@ fn classes_by_number_name_first_word_or_none() {
     // a weights file of unknown data: numbers only, and 'none' is not silently class 0
     assert_eq!(parse_class("7", &[]).unwrap(), 7);
     assert!(parse_class("none", &[]).is_err());
+    // spaces and hyphens alike, as a shell user types them
+    let fashion = dg::data::fashion::CLASSES;
+    assert_eq!(parse_class("ankle-boot", &fashion).unwrap(), 9);
+    assert_eq!(parse_class("Ankle Boot", &fashion).unwrap(), 9);
+    assert_eq!(parse_class("t shirt", &fashion).unwrap(), 0);
+}
+
+/// The page's copy of each image data set (www/models.js: channels, side and class names, as
+/// its class control and drawing need them before any wasm loads) against the library's.
+#[test]
+fn the_page_describes_each_image_data_set_as_the_library_does() {
+    let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/www/models.js")).unwrap();
+    let number = |block: &str, key: &str| -> usize {
+        let rest = &block[block.find(&format!("{key}: ")).unwrap_or_else(|| panic!("no {key}")) + key.len() + 2..];
+        rest[..rest.find(',').unwrap()].trim().parse().unwrap()
+    };
+    for data in ImageData::ALL {
+        let start = page.find(&format!("\n  {}: {{", data.name())).unwrap_or_else(|| panic!("{} missing", data.name()));
+        let block = &page[start..start + page[start..].find("\n  },").unwrap()];
+        let list = &block[block.find("classes: [").unwrap()..];
+        let list = &list[..list.find(']').unwrap()];
+        let names: Vec<&str> = list.split('"').skip(1).step_by(2).collect();
+        assert_eq!(names, data.classes(), "{}: class names", data.name());
+        assert_eq!((number(block, "channels"), number(block, "side")), data.shape(), "{}: shape", data.name());
+    }
 }

@@ -40,7 +40,7 @@ fn report_only_redraws_the_charts_with_their_labels_as_text() {
     assert_eq!(summary["configs"].as_array().map(Vec::len), Some(17), "{summary}");
 
     let classes =
-        ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"];
+        ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"];
     let charts: [(&str, &str, &str, &str, &[&str]); 5] = [
         ("logp-vs-q.svg", "log p of samples against q", "q", "mean log p (nats)", &["DG", "PG", "plain ODE"]),
         (

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 
 /// Garment classes of Fashion-MNIST, by label.
 pub const CLASSES: [&str; 10] =
-    ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"];
+    ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"];
 
 /// Where Debian's `dataset-fashion-mnist` puts its files.
 pub const FASHION_DIR: &str = "/usr/share/datasets/fashion-mnist";

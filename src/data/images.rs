@@ -40,6 +40,8 @@ impl ImageSet {
 /// unconditional model. With no names known (a weights file of unknown data), any number.
 pub fn parse_class(s: &str, classes: &[&str]) -> Result<usize> {
     let key = s.trim().to_lowercase();
+    // "ankle boot", "ankle-boot" and "Ankle Boot" name the same class
+    let spaced = |c: &str| c.to_lowercase().replace('-', " ");
     let first_word = |c: &str| c.split([' ', '-']).next().unwrap_or(c).to_lowercase();
     if key == "none" {
         // without the names the null label's number is unknown here: never guess class 0
@@ -52,7 +54,7 @@ pub fn parse_class(s: &str, classes: &[&str]) -> Result<usize> {
     key.parse::<usize>()
         .ok()
         .filter(|&c| c < classes.len() || classes.is_empty())
-        .or_else(|| classes.iter().position(|c| c.to_lowercase() == key))
+        .or_else(|| classes.iter().position(|c| spaced(c) == spaced(&key)))
         .or_else(|| {
             let by_word: Vec<usize> = (0..classes.len()).filter(|&c| first_word(classes[c]) == key).collect();
             (by_word.len() == 1).then(|| by_word[0])

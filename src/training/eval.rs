@@ -78,25 +78,13 @@ impl Moments {
         if rows.len() < 2 || d == 0 || rows.iter().any(|r| r.len() != d) {
             return Err(Error::invalid("features", "need at least two equally long rows"));
         }
-        let n = rows.len() as f64;
-        let mut mean = vec![0.0; d];
-        for r in rows {
-            mean.iter_mut().zip(r).for_each(|(m, v)| *m += v / n);
-        }
-        let mut cov = vec![0.0; d * d];
-        for r in rows {
-            for i in 0..d {
-                let ci = (r[i] - mean[i]) / (n - 1.0);
-                for j in i..d {
-                    cov[i * d + j] += ci * (r[j] - mean[j]);
-                }
-            }
-        }
-        for i in 0..d {
-            for j in 0..i {
-                cov[i * d + j] = cov[j * d + i];
-            }
-        }
+        // rows as an n×d matrix, centred; the covariance is XcᵀXc / (n − 1)
+        let x = nalgebra::DMatrix::from_fn(rows.len(), d, |i, j| rows[i][j]);
+        let mean = x.row_mean();
+        let centred = nalgebra::DMatrix::from_fn(rows.len(), d, |i, j| x[(i, j)] - mean[j]);
+        let cov = centred.tr_mul(&centred) / (rows.len() as f64 - 1.0);
+        // symmetric, so row-major and column-major storage agree
+        let (mean, cov) = (mean.iter().copied().collect(), cov.as_slice().to_vec());
         Ok(Moments { mean, cov })
     }
 }

@@ -215,16 +215,28 @@ fn train(a: TrainArgs) -> Result<Value> {
         Arch::UNet(c) => 3.0 * c.flops() * cfg.batch as f64,
         Arch::Mlp(_) => f64::NAN,
     };
+    // a bar redrawn in place on a terminal; one line per report in a log file
+    let bar = indicatif::ProgressBar::with_draw_target(Some(cfg.steps as u64), indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("training [{bar:30}] {pos}/{len} {msg}")
+            .expect("a valid template")
+            .progress_chars("#>."),
+    );
+    let terminal = std::io::stderr().is_terminal();
     let summary = dg::training::flow::train(&cfg, &device, |p| {
-        let done = p.step as f64 / p.steps as f64;
-        let bar: String = (0..30).map(|i| if (i as f64) < done * 30.0 { '#' } else { '.' }).collect();
         let eta = (p.steps - p.step) as f64 / p.steps_per_s.max(1e-9);
         let gflops = p.steps_per_s * step_flops / 1e9;
-        eprintln!(
-            "[{bar}] {}/{} loss {:.4} {:.2} it/s {gflops:.1} GFLOP/s eta {:.0}s",
-            p.step, p.steps, p.loss, p.steps_per_s, eta
-        );
-    })?;
+        let msg = format!("loss {:.4} {:.2} it/s {gflops:.1} GFLOP/s eta {eta:.0}s", p.loss, p.steps_per_s);
+        match terminal {
+            true => {
+                bar.set_position(p.step as u64);
+                bar.set_message(msg);
+            }
+            false => eprintln!("training {}/{} {msg}", p.step, p.steps),
+        }
+    });
+    bar.finish_and_clear();
+    let summary = summary?;
     Ok(serde_json::to_value(summary).expect("json"))
 }
 
