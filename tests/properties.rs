@@ -392,3 +392,74 @@ fn a_batch_split_in_two_runs_gives_the_same_samples() {
         }
     }
 }
+
+/// The per-dimension Gaussian's closed forms: score = ∇log p and Laplacian = div s by
+/// autodiff, H·u against the autodiff of s·u; with equal variances it is the one-component
+/// mixture (a second implementation); and the plain ODE carries the prior to `N(m, diag τ²)`.
+#[test]
+fn the_diagonal_gaussian_is_exact() {
+    use dg::sampling::gauss::DiagonalGaussian;
+    let device = cpu_f64();
+    let d = 16;
+    // a spectrum from 4 down to 1e-4, as a data set's principal axes have
+    let variance: Vec<f64> = (0..d).map(|i| 4.0 * (1e-4f64 / 4.0).powf(i as f64 / (d - 1) as f64)).collect();
+    let centre: Vec<f64> = (0..d).map(|i| 0.3 * (i as f64).sin()).collect();
+    for path in [Path::Linear, Path::Vp] {
+        let g = DiagonalGaussian::new(&centre, &variance, path, &device).unwrap();
+        for lambda in [-4.0, 0.5, 6.0] {
+            let x = points(&g, 8, lambda, 5);
+            let s = host(g.score(x.clone(), lambda)).concat();
+            let scale = s.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+            let xa = x.clone().autodiff().require_grad();
+            let grads = g.log_prob(xa.clone(), lambda).unwrap().sum().backward();
+            let grad = host(xa.grad(&grads).unwrap()).concat();
+            assert!(max_abs_diff(&grad, &s) / scale < 1e-12, "{path:?} λ={lambda}: ∇log p");
+            let lap = host1(g.laplacian(x.clone(), lambda).unwrap());
+            let (_, auto) = score_and_laplacian(
+                &NoClosedForm(DiagonalGaussian::new(&centre, &variance, path, &device).unwrap()),
+                &x,
+                lambda,
+                Divergence::Exact,
+                &mut BatchRng::new(0, 0, 8),
+            );
+            let auto = host1(auto.unwrap());
+            assert!(max_abs_diff(&lap, &auto) / lap[0].abs() < 1e-12, "{path:?} λ={lambda}: Laplacian");
+            let u = points(&g, 8, lambda, 6);
+            let hu = host(g.hvp(x.clone(), lambda, u.clone()).unwrap()).concat();
+            let grads = (g.score(xa.clone(), lambda) * u.clone().autodiff()).sum().backward();
+            let auto = host(xa.grad(&grads).unwrap()).concat();
+            let hscale = auto.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+            assert!(max_abs_diff(&hu, &auto) / hscale < 1e-12, "{path:?} λ={lambda}: H·u");
+        }
+        // equal variances: the mixture of one round component
+        let round = DiagonalGaussian::new(&centre, &vec![0.09; d], path, &device).unwrap();
+        let one =
+            Gmm::new(dg::sampling::gmm::MixtureSpec { weights: vec![1.0], means: vec![centre.clone()], stds: vec![0.3] }, path, &device)
+                .unwrap();
+        let x = points(&one, 8, 0.5, 7);
+        let (a, b) = (host1(round.log_prob(x.clone(), 0.5).unwrap()), host1(one.log_prob(x.clone(), 0.5).unwrap()));
+        assert!(max_abs_diff(&a, &b) < 1e-10, "{path:?}: log p against the mixture");
+        let (a, b) = (host(round.score(x.clone(), 0.5)).concat(), host(one.score(x, 0.5)).concat());
+        assert!(max_abs_diff(&a, &b) < 1e-10, "{path:?}: score against the mixture");
+    }
+    // the plain ODE from 4,000 exact draws of the first marginal ends at the last one: per
+    // dimension its variance (a χ²-distributed estimate: within 4·√(2/n) relative) and mean
+    // (within 4 standard errors)
+    let g = DiagonalGaussian::new(&centre, &variance, Path::Linear, &device).unwrap();
+    let (n, window, p) = (4000, Window::default(), Path::Linear);
+    let marginal = |lambda: f64| -> (Vec<f64>, Vec<f64>) {
+        let (a, sg) = (p.alpha(lambda), p.sigma(lambda));
+        (centre.iter().map(|m| a * m).collect(), variance.iter().map(|t| a * a * t + sg * sg).collect())
+    };
+    let (m0, v0) = marginal(window.lambda_min);
+    let z = HostRng::new(9).normals(n * d);
+    let start: Vec<f64> = (0..n * d).map(|k| m0[k % d] + v0[k % d].sqrt() * z[k]).collect();
+    let out = host(plain_flow(&g, tensor2(start, n, d, &device), window, 400));
+    let (m1, v1) = marginal(window.lambda_max);
+    for j in 0..d {
+        let col: Vec<f64> = out.iter().map(|r| r[j]).collect();
+        let (m, v) = (mean(&col), std(&col).powi(2));
+        assert!((v / v1[j] - 1.0).abs() < 4.0 * (2.0 / n as f64).sqrt(), "dim {j}: variance {v} vs {}", v1[j]);
+        assert!((m - m1[j]).abs() < 4.0 * (v1[j] / n as f64).sqrt(), "dim {j}: mean {m} vs {}", m1[j]);
+    }
+}

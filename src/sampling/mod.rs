@@ -8,6 +8,7 @@
 pub mod alignment;
 pub mod density;
 pub mod device;
+pub mod gauss;
 pub mod gmm;
 pub mod guidance;
 pub mod rng;

@@ -61,6 +61,10 @@ pub struct EvalArgs {
     /// classifier's: what `--model emoji`, which has no feature network, always runs.
     #[arg(long)]
     detail: bool,
+    /// With --detail: the exact Gaussian fitted to the training images instead of the model
+    /// (DG on an exact score of the same dimension and spectrum).
+    #[arg(long, requires = "detail")]
+    gaussian: bool,
     /// Samples per class in the per-class evaluation.
     #[arg(long, default_value_t = 20)]
     per_class: usize,
@@ -235,7 +239,8 @@ pub fn run(args: EvalArgs) -> Result<Value> {
     }
     if args.detail || args.model == "emoji" {
         let (model, out, per_class, steps, seed) = (args.model, args.out, args.per_class, args.steps, args.seed);
-        return super::detail::run(super::detail::Detail { model, out, per_class, steps, seed });
+        let gaussian = args.gaussian;
+        return super::detail::run(super::detail::Detail { model, out, per_class, steps, seed, gaussian });
     }
     if args.report_only {
         let path = format!("{}/results.json", args.out);
