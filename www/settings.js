@@ -95,7 +95,7 @@ export const FIRST_VISIT = {
   model: "fashion",
   method: "dg",
   q: 0.5,
-  compare: "0.2,0.5,0.8",
+  compare: "0.4,0.6,0.8",
   batch: 4,
   steps: 32,
   backend: "auto",
