@@ -3,7 +3,8 @@
 //! (x, λ) on a [`schedule::Path`]; [`guidance`] turns the plain drift into PG / DG / SDG;
 //! [`solver`] steps it on a λ grid; [`density`] tracks log p (and encodes samples back);
 //! [`sampler::Sampler`] runs it step by step; [`alignment`] is the score-alignment check;
-//! [`gmm`] is the analytic mixture every test compares with. Knows no network and no browser.
+//! [`gmm`] is the analytic mixture every test compares with, [`gauss`] an exact Gaussian with an
+//! image-like spectrum. Knows no network and no browser.
 
 pub mod alignment;
 pub mod density;
