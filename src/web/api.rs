@@ -15,8 +15,25 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
+unsafe extern "C" {
+    /// The static constructors (cubecl's and `inventory`'s registrations), synthesised by
+    /// wasm-ld. A module that never calls it gets it called at the top of every export
+    /// (`*.command_export`): every JS value crossing the boundary then re-ran them, about a
+    /// millisecond each, which was most of a CPU step's readback (issue 19).
+    fn __wasm_call_ctors();
+}
+
+/// Runs the static constructors once per instance: from `start`, and from [`device`] for
+/// wasm-bindgen-test, which does not call `start`.
+fn constructors() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // SAFETY: the constructors only register statics, and `Once` runs them once.
+    ONCE.call_once(|| unsafe { __wasm_call_ctors() });
+}
+
 #[wasm_bindgen(start)]
 fn start() {
+    constructors();
     console_error_panic_hook::set_once();
 }
 
@@ -44,6 +61,7 @@ fn js_err(e: impl std::fmt::Display) -> JsError {
 /// The device for `"webgpu"` or `"cpu"`. The page probes `navigator.gpu` first: burn panics
 /// where no adapter exists.
 async fn device(backend: &str) -> Result<Device, JsError> {
+    constructors();
     match backend {
         "cpu" => cpu(Precision::F32).map_err(js_err),
         "webgpu" => {
