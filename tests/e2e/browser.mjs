@@ -8,17 +8,22 @@ export const root = new URL("../..", import.meta.url).pathname;
 
 /** Serves `directory` (the repository unless given) on loopback; resolves once `probe` loads. */
 export async function serve(port, directory = root, probe = "/index.html") {
+  // a server already there (another checkout's test) would answer the probe with its own files
+  const answers = () =>
+    fetch(`http://127.0.0.1:${port}${probe}`).then(
+      (r) => r.ok,
+      () => false,
+    );
+  if (await answers()) {
+    throw new Error(`port ${port} is already served: stop that server or set E2E_PORT`);
+  }
   const server = spawn("python3", ["-m", "http.server", port, "--bind", "127.0.0.1", "--directory", directory], {
     stdio: "ignore",
   });
   for (let i = 0; i < 50; i++) {
-    if (
-      await fetch(`http://127.0.0.1:${port}${probe}`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
+    if (await answers()) {
       return server;
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   server.kill();
