@@ -30,9 +30,10 @@ const CHOICES = {
   class: classChoices("fashion"),
 };
 
-/** The class select's choices for an image model: any (all in turn), then its classes. */
+/** The class select's choices for an image model: any (all in turn), its classes, then none
+ * (the unconditional model). */
 function classChoices(model) {
-  return [["any"], ...classesOf(model).map((name, index) => [index, name])];
+  return [["any"], ...classesOf(model).map((name, index) => [index, name]), ["none", "none (unconditional)"]];
 }
 
 /** One line on what each control does (shown under it, and read out with it). */
@@ -41,7 +42,7 @@ const HINTS = {
   method: "The plain ODE, or how the sampler steers log p.",
   q: "Which quantile of log p to aim at: low q, rarer and more detailed; high q, typical and smoother.",
   target: "The log p every sample is steered to.",
-  class: "Which class to draw: a garment (Fashion-MNIST) or an emoji group (emoji).",
+  class: "Which class to draw: a garment (Fashion-MNIST) or an emoji group (emoji); none, the unconditional model.",
   compare: "Several q values side by side, from the same starting noise (e.g. 0.2,0.5,0.8).",
   noise: "When SDG adds noise: early shapes structure, late adds detail.",
   strength: "How much noise SDG adds (blank: the window's preset).",

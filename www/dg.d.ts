@@ -35,12 +35,13 @@ export interface MountOptions {
    * The choice and why: `backendchoice`, the record's `backend_choice`, the controller's
    * `backendChoice`. */
   backend?: Backend;
-  /** The image models' class: "any" (every class in turn over the batch) or its index.
+  /** The image models' class: "any" (every class in turn over the batch), its index, or
+   * "none" (the unconditional model, through the null label).
    * fashion, 0..9: t-shirt, trouser, pullover, dress, coat, sandal, shirt, sneaker, bag,
    * ankle boot. emoji, 0..8, the groups of Unicode's emoji-test.txt: Smileys & Emotion,
    * People & Body, Animals & Nature, Food & Drink, Travel & Places, Activities, Objects,
    * Symbols, Flags. */
-  class?: "any" | NumberLike;
+  class?: "any" | "none" | NumberLike;
   /** Classifier-free guidance scale (an image model with a class). */
   cfg?: NumberLike;
   logp?: "hutchinson" | "exact" | "off";

@@ -66,7 +66,7 @@ const APPLIES = {
   noiseTo: (options) => options.method === "sdg" && options.noise === "custom",
   solver: (options) => options.method !== "sdg",
   class: (options) => classesOf(options.model).length > 0,
-  cfg: (options) => classesOf(options.model).length > 0 && options.class !== "any",
+  cfg: (options) => classesOf(options.model).length > 0 && !["any", "none"].includes(options.class),
   draw: (options) => options.backend !== "cpu",
   workers: (options) => options.backend !== "webgpu",
 };
@@ -225,13 +225,17 @@ export function lanesOf(options) {
 /** The class and classifier-free guidance scale a network is conditioned on. */
 export function conditioningOf(options) {
   const anyClass = isBlank(options.class) || options.class === "any";
-  const classIndex = anyClass ? undefined : Number(options.class);
   const classCount = classesOf(options.model).length;
   if (!anyClass && classCount === 0) {
     fail("class", "only the image models (fashion, emoji) are class-conditional");
   }
+  if (options.class === "none") {
+    // the unconditional model, through the null label that follows the classes
+    return { class: classCount, cfg: 1 };
+  }
+  const classIndex = anyClass ? undefined : Number(options.class);
   if (!anyClass && !(Number.isInteger(classIndex) && classIndex >= 0 && classIndex < classCount)) {
-    fail("class", `'${options.class}' is not any or 0..${classCount - 1}`);
+    fail("class", `'${options.class}' is not any, none or 0..${classCount - 1}`);
   }
   const cfg = numberOf("cfg", options.cfg);
   return { class: classIndex, cfg };

@@ -93,4 +93,11 @@ export async function emojiInColour(page, runAt, artifacts) {
   assert.ok(maxDifference <= LEVEL_TOLERANCE, `emoji: the canvas differs from the rows by ${maxDifference} levels`);
   assert.ok(share >= MIN_COLOURED_SHARE, `emoji: only ${(100 * share).toFixed(2)}% of pixels have R, G, B apart`);
   await page.locator("#demo").screenshot({ path: join(artifacts, "emoji.png") });
+  // class=none: the unconditional model through the null label, from the same noise
+  const unconditional = await runAt(query.replace("class=2", "class=none"));
+  assert.equal(unconditional.error, "", unconditional.error);
+  assert.equal(unconditional.record.steps_drawn, STEPS);
+  const moved = unconditional.record.samples.filter((value, i) => Math.abs(value - record.samples[i]) > 0.01);
+  console.log(`emoji class=none: ${moved.length} of ${record.samples.length} values differ from class 2's`);
+  assert.ok(moved.length > record.samples.length / 10, "class=none drew what class 2 draws: the null label was lost");
 }
