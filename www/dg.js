@@ -202,6 +202,8 @@ export async function mount(element, options = {}) {
 
   /** The run in progress: a newer run or dispose() bumps it, and the older run then stops. */
   let token = 0;
+  /** When the latest run() was called: its fixed cost runs from here to its first step. */
+  let runCalledAt = 0;
   let stopped = false;
   let lastRecord = null;
   /** The last run's choice of backend (record.backend_choice). */
@@ -400,6 +402,7 @@ export async function mount(element, options = {}) {
       const step = {
         compute_ms: result.compute_ms,
         readback_ms: result.readback_ms,
+        messaging_ms: result.messaging_ms,
         draw_ms: result.draw_ms + pageDrawMs,
         step_ms: arrived - previousArrival,
       };
@@ -409,12 +412,15 @@ export async function mount(element, options = {}) {
       if (record.steps_drawn === 1) {
         timings.first_step_ms = performance.now() - runStarted;
         timings.first_drawn_at_ms = performance.now();
+        // what run() costs beyond the first step's own compute and readback
+        timings.fixed_ms = timings.first_drawn_at_ms - runCalledAt - step.compute_ms - step.readback_ms;
       }
       const meanLogp = lanes[0].trajectory.at(-1).mean;
       status.textContent =
         `${backend} (${reason}) · ${workers} worker${workers > 1 ? "s" : ""} · step ${head.steps_done}/${laneSettings[0].steps} · ` +
         `λ ${head.lambda.toFixed(2)} · mean log p ${meanLogp.toFixed(2)} · NFE ${head.nfe} · guards ${head.guard_steps} · ` +
-        `ms compute ${step.compute_ms.toFixed(1)} / readback ${step.readback_ms.toFixed(1)} / draw ${step.draw_ms.toFixed(1)}`;
+        `ms compute ${step.compute_ms.toFixed(1)} / readback ${step.readback_ms.toFixed(1)} / ` +
+        `messaging ${step.messaging_ms.toFixed(1)} / draw ${step.draw_ms.toFixed(1)}`;
       if (!more) {
         break;
       }
@@ -495,6 +501,7 @@ export async function mount(element, options = {}) {
     /** Runs with the current options (plus `overrides`); resolves to the run record. */
     async run(overrides = {}) {
       const myToken = ++token;
+      runCalledAt = performance.now();
       stopped = false;
       errorBox.textContent = "";
       try {

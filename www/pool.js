@@ -124,7 +124,8 @@ export class SamplerPool {
 
   /** Creates the runs of every lane, the batch split across `count` workers: resolves to a
    * PoolRun that steps them. `lanes` are the whole batch's settings; `canvases` (WebGPU, one
-   * worker) the lanes' OffscreenCanvases. */
+   * worker) the lanes' OffscreenCanvases. The first step is asked for with the runs, so a
+   * worker starts it without waiting for a message from the page. */
   async create({ count, backend, model, weights, lanes, canvases, heat, trace }) {
     await this.ensure(count);
     const workers = this.workers.slice(0, count);
@@ -162,25 +163,34 @@ export class SamplerPool {
 
 /** One run over the workers that hold its slices: stepped in lock step, slices joined. */
 class PoolRun {
-  constructor(workers, laneCount) {
+  constructor(workers, laneCount, firstStep) {
     this.workers = workers;
+    /** Per worker, the reply to the step asked for with the runs (used by the first step). */
+    this.firstStep = firstStep;
     /** Per worker and lane, the guarded steps that worker has counted in its slice. */
     this.sliceGuardSteps = workers.map(() => new Array(laneCount).fill(0));
     /** Per lane, the steps where a guard acted in any slice. */
     this.guardSteps = new Array(laneCount).fill(0);
   }
 
-  /** One step in every worker; per lane the joined state, and the slowest worker's times. */
+  /** One step in every worker; per lane the joined state, and the slowest worker's times.
+   * `messaging_ms`: from the last worker's post to the joined state here (the replies' transit
+   * and the join). */
   async step() {
-    const replies = await Promise.all(this.workers.map((worker) => worker.call("step")));
+    const asked = this.firstStep ?? this.workers.map((worker) => worker.call("step"));
+    this.firstStep = null;
+    const replies = await Promise.all(asked);
+    const arrived = performance.timeOrigin + performance.now();
     const lanes = replies[0].states.map((_, lane) => this.joinLane(replies, lane));
     const slowest = (key) => Math.max(...replies.map((reply) => reply[key]));
+    const joined = performance.timeOrigin + performance.now();
     return {
       more: replies.every((reply) => reply.more),
       lanes,
       compute_ms: slowest("compute_ms"),
       draw_ms: slowest("draw_ms"),
       readback_ms: slowest("readback_ms"),
+      messaging_ms: Math.max(0, arrived - slowest("posted_at")) + (joined - arrived),
     };
   }
 

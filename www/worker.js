@@ -18,6 +18,10 @@ let drawHeat = false;
 let tracing = false;
 /** Per lane, with trace on: the pixels of the last GPU-drawn frame. */
 let lastGpuPixels = [];
+/** The next step, computed as soon as this one is posted (its reply, or its failure), so
+ * that the runs step while the page draws; null when none is. Never with GPU drawing, whose
+ * canvas would show a step the page has not asked for. */
+let ahead = null;
 
 /** Every WebGPU device burn asked for here, and why the last was lost once it is: burn's own
  * error for the step that failed says only that a buffer could not be mapped. */
@@ -45,6 +49,7 @@ function release(run) {
 }
 
 function disposeRuns() {
+  ahead = null;
   for (const run of runs) {
     release(run);
   }
@@ -133,14 +138,21 @@ async function create({ model, weights, lanes, backend, canvases, heat, trace })
   disposeRuns();
   drawHeat = heat;
   tracing = trace;
-  for (const settings of lanes) {
-    runs.push(await Run.create(model, weights, settings, backend));
+  try {
+    for (const settings of lanes) {
+      runs.push(await Run.create(model, weights, settings, backend));
+    }
+  } catch (error) {
+    // no lane half made: the step asked for with the runs then steps nothing
+    disposeRuns();
+    throw error;
   }
   gpuCanvases = canvases ?? lanes.map(() => null);
   return { value: { lanes: runs.length } };
 }
 
-async function step() {
+/** One step of every lane now: its reply (the states, what each part took). */
+async function stepNow() {
   const started = performance.now();
   let more = true;
   for (const run of runs) {
@@ -177,6 +189,25 @@ async function step() {
     readback_ms: read - drawn,
   };
   return { value, transfer: transferablesOf(states) };
+}
+
+/** The step asked for (computed ahead when it could be), and once it is posted the next one
+ * (`after`): the page's request then finds it done or under way, never waiting on a message
+ * between steps. Its failure waits for the request that asks for it. */
+async function step() {
+  const reply = ahead ?? stepNow();
+  ahead = null;
+  const { value, transfer } = await reply;
+  // on the page's clock too (timeOrigin + now): the message's transit is what the page adds
+  value.posted_at = performance.timeOrigin + performance.now();
+  const runsAhead = value.more && !gpuCanvases.some(Boolean);
+  const after = runsAhead
+    ? () => {
+        ahead = stepNow();
+        return ahead;
+      }
+    : null;
+  return { value, transfer, after };
 }
 
 /** Every lane's state with its samples (after a GPU-drawn run), and with trace on the last
@@ -242,8 +273,11 @@ async function handle(request) {
     if (!operation) {
       throw new Error(`the worker has no operation '${request.op}'`);
     }
-    const { value, transfer = [] } = await operation(request);
+    const { value, transfer = [], after } = await operation(request);
     self.postMessage({ id: request.id, ok: true, value }, transfer);
+    // work started once the answer is out (the next step); a failure there is kept for the
+    // request that asks for its result
+    await after?.().catch(() => {});
   } catch (error) {
     self.postMessage({ id: request.id, ok: false, ...(await failureOf(error)) });
   }
