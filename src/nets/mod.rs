@@ -116,7 +116,15 @@ impl Default for Conditioning {
 /// host kernels ([`crate::nets::host`]); f64 and wgpu keep burn's path.
 pub fn from_weights(bytes: Vec<u8>, origin: &str, cond: &Conditioning, device: &Device) -> Result<Rc<dyn ScoreModel>> {
     crate::error::finite("cfg", cond.cfg)?;
-    Ok(match Net::from_bytes(bytes, origin, device)? {
+    from_net(Net::from_bytes(bytes, origin, device)?, cond, device)
+}
+
+/// A network already read (by [`Net::from_bytes`] on `device`) as a score model with the
+/// conditioning asked for: the page's workers keep the last one read, so that a run does not
+/// parse its weights again.
+pub fn from_net(net: Net, cond: &Conditioning, device: &Device) -> Result<Rc<dyn ScoreModel>> {
+    crate::error::finite("cfg", cond.cfg)?;
+    Ok(match net {
         Net::Mlp(m, _) => Rc::new(score_model(m)),
         Net::UNet(net, config) => {
             if let Some(c) = cond.classes.iter().find(|&&c| c > config.classes) {

@@ -1,7 +1,7 @@
 //! The browser API (wasm32 only): a thin wasm-bindgen layer over [`Sampler`]. Every error is
 //! a JS `Error` with the library's one-line message; readback is async only.
 
-use crate::nets::{Conditioning, from_weights};
+use crate::nets::{Conditioning, Net, from_net, from_weights};
 use crate::sampling::device::{Precision, cpu};
 use crate::sampling::gmm::{Gmm, MixtureSpec};
 use crate::sampling::sampler::{Sampler, Settings};
@@ -89,6 +89,43 @@ struct ModelOptions {
     cfg: Option<f64>,
 }
 
+thread_local! {
+    /// The last network read on the CPU backend and the weights bytes it came from: a run of
+    /// the same weights (each move of q) then skips reading them again, most of a run's fixed
+    /// cost (issue 19). One network per worker; WebGPU runs read theirs anew, so that a run's
+    /// GPU memory goes with it.
+    static LAST_NET: RefCell<Option<(Vec<u8>, Net)>> = const { RefCell::new(None) };
+}
+
+/// The network in `bytes` with the conditioning `cond`: on the CPU backend the last one read
+/// when the bytes are the same, else read now.
+fn network(bytes: Vec<u8>, cond: &Conditioning, device: &Device, backend: &str) -> Result<Rc<dyn ScoreModel>, JsError> {
+    if backend != "cpu" {
+        return from_weights(bytes, "weights", cond, device).map_err(js_err);
+    }
+    let kept = LAST_NET.with(|last| match last.borrow().as_ref() {
+        Some((read, net)) if *read == bytes => Some(copy_of(net)),
+        _ => None,
+    });
+    let net = match kept {
+        Some(net) => net,
+        None => {
+            let net = Net::from_bytes(bytes.clone(), "weights", device).map_err(js_err)?;
+            LAST_NET.with(|last| *last.borrow_mut() = Some((bytes, copy_of(&net))));
+            net
+        }
+    };
+    from_net(net, cond, device).map_err(js_err)
+}
+
+/// A network's copy sharing its weights (burn's tensors are reference-counted).
+fn copy_of(net: &Net) -> Net {
+    match net {
+        Net::Mlp(m, c) => Net::Mlp(m.clone(), *c),
+        Net::UNet(m, c) => Net::UNet(m.clone(), *c),
+    }
+}
+
 /// A canvas a run draws on with wgpu: its surface, the painter's layer for it, its size.
 struct Screen {
     canvas: JsValue,
@@ -132,7 +169,7 @@ impl Run {
                     first: settings.first,
                     cfg: opts.cfg.unwrap_or(1.0),
                 };
-                from_weights(bytes.to_vec(), "weights", &cond, &device).map_err(js_err)?
+                network(bytes.to_vec(), &cond, &device, &backend)?
             }
             (None, None) => return Err(JsError::new("invalid model: give a mixture or a weights file")),
         };
