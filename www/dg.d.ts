@@ -71,8 +71,12 @@ export interface TrajectoryPoint {
 }
 
 export interface StepTiming {
+  /** The slowest worker's compute (on WebGPU the kernels' queueing; their run is in the readback). */
   compute_ms: number;
   readback_ms: number;
+  /** From the last worker's post to the joined state on the page: the replies' transit and join. */
+  messaging_ms: number;
+  /** Drawing, in the worker (GPU drawing) and on the page. */
   draw_ms: number;
   step_ms: number;
 }
@@ -89,6 +93,9 @@ export interface Timings {
   first_step_ms: number;
   /** The first drawn step on the page's clock (performance.now()). */
   first_drawn_at_ms?: number;
+  /** What run() costs beyond its first step's compute and readback: from the call to the first
+   * drawn step, less those. */
+  fixed_ms?: number;
   steps: StepTiming[];
   /** The mean time between drawn steps after the first. */
   ms_per_step?: number;
