@@ -433,9 +433,12 @@ fn the_diagonal_gaussian_is_exact() {
         }
         // equal variances: the mixture of one round component
         let round = DiagonalGaussian::new(&centre, &vec![0.09; d], path, &device).unwrap();
-        let one =
-            Gmm::new(dg::sampling::gmm::MixtureSpec { weights: vec![1.0], means: vec![centre.clone()], stds: vec![0.3] }, path, &device)
-                .unwrap();
+        let one = Gmm::new(
+            dg::sampling::gmm::MixtureSpec { weights: vec![1.0], means: vec![centre.clone()], stds: vec![0.3] },
+            path,
+            &device,
+        )
+        .unwrap();
         let x = points(&one, 8, 0.5, 7);
         let (a, b) = (host1(round.log_prob(x.clone(), 0.5).unwrap()), host1(one.log_prob(x.clone(), 0.5).unwrap()));
         assert!(max_abs_diff(&a, &b) < 1e-10, "{path:?}: log p against the mixture");

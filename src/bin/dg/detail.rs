@@ -10,18 +10,18 @@
 
 use dg::data::{ImageData, ImageSet};
 use dg::nets::Conditioning;
-use dg::sampling::gauss::DiagonalGaussian;
-use dg::sampling::score::ScoreModel;
 use dg::sampling::density::{Divergence, encode};
 use dg::sampling::device::{Precision, cpu};
+use dg::sampling::gauss::DiagonalGaussian;
 use dg::sampling::guidance::Method;
 use dg::sampling::rng::BatchRng;
 use dg::sampling::sampler::{Sampler, Settings, host1, rows};
 use dg::sampling::schedule::{Path, Window};
+use dg::sampling::score::ScoreModel;
 use dg::sampling::solver::Solver;
 use dg::training::eval::{Moments, png_bits_per_pixel, png_grid};
-use nalgebra::{DMatrix, DVector};
 use dg::{Error, Result};
+use nalgebra::{DMatrix, DVector};
 use serde_json::{Value, json};
 use std::fmt::Write;
 use std::rc::Rc;
@@ -50,9 +50,9 @@ fn data_of(model: &str) -> Result<ImageData> {
     let trained_on = record
         .and_then(|t| serde_json::from_str::<Value>(&t).ok())
         .and_then(|r| r["config"]["data"].as_str().and_then(ImageData::parse));
-    ImageData::parse(model)
-        .or(trained_on)
-        .ok_or_else(|| Error::invalid("model", format!("'{model}' is not an image model (no FILE.json naming its data)")))
+    ImageData::parse(model).or(trained_on).ok_or_else(|| {
+        Error::invalid("model", format!("'{model}' is not an image model (no FILE.json naming its data)"))
+    })
 }
 
 /// The Gaussian fitted to (at most 20,000 of) the training images, written in their principal
