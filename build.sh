@@ -126,6 +126,8 @@ run_tests() {
   # npm ci again whenever a dev dependency is missing (a checkout from before one was added)
   npm ls --depth=0 >/dev/null 2>&1 || npm ci --no-audit --no-fund
   stage "format and lint of the JavaScript (Biome)" npx biome ci www tests/e2e
+  rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt
+  stage "format of the Rust (rustfmt)" cargo fmt --check
   stage "native tests (f64 CPU backend, f32 wgpu on lavapipe, the dg CLI, the shipped models)" \
     cargo test --all-targets
   stage "the wasm package" build_web
