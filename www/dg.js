@@ -204,6 +204,8 @@ export async function mount(element, options = {}) {
   let token = 0;
   /** When the latest run() was called: its fixed cost runs from here to its first step. */
   let runCalledAt = 0;
+  /** The WebGPU adapter as this pool's worker found it (a promise), once a run asked. */
+  let adapterProbe = null;
   let stopped = false;
   let lastRecord = null;
   /** The last run's choice of backend (record.backend_choice). */
@@ -483,7 +485,14 @@ export async function mount(element, options = {}) {
   /** The backend of a run and why (record.backend_choice), announced by `backendchoice`. */
   async function chooseRunBackend(settings, model) {
     const started = performance.now();
-    const probe = () => pool.ask("probeWebGpu");
+    const probe = () => {
+      // the adapter stays for the page's life: a move of q does not ask for it again
+      adapterProbe ??= pool.ask("probeWebGpu").catch((error) => {
+        adapterProbe = null;
+        throw error;
+      });
+      return adapterProbe;
+    };
     const compare = (adapter) => compareBackends(adapter, settings, model);
     const choice = await chooseBackend(o.backend, probe, { broken: webgpuBroken, compare });
     lastChoice = { wanted: o.backend, ...choice, choose_ms: performance.now() - started };
@@ -495,6 +504,7 @@ export async function mount(element, options = {}) {
   function restartPool() {
     pool.terminate();
     pool = new SamplerPool(module);
+    adapterProbe = null;
   }
 
   const controller = {
