@@ -137,8 +137,15 @@ export class SamplerPool {
       const args = { backend, model, weights, lanes: sliceLanes, canvases, heat, trace };
       return worker.call("create", args, transfer);
     });
-    await Promise.all(creations);
-    return new PoolRun(workers, lanes.length);
+    const firstStep = workers.map((worker) => worker.call("step"));
+    try {
+      await Promise.all(creations);
+    } catch (error) {
+      // a failed creation says why; the step asked for with it then answers nothing useful
+      Promise.allSettled(firstStep);
+      throw error;
+    }
+    return new PoolRun(workers, lanes.length, firstStep);
   }
 
   /** Frees every worker's runs; resolves to each worker's memory use after it. */
