@@ -5,6 +5,7 @@
 use crate::error::Result;
 use crate::sampling::density::{Divergence, laplacian_slope, score_jvp};
 use crate::sampling::rng::BatchRng;
+use crate::sampling::sampler::Settings;
 use crate::sampling::schedule::Window;
 use crate::sampling::score::ScoreModel;
 use crate::sampling::solver::{self, OdeState, Solver};
@@ -66,4 +67,30 @@ pub fn score_alignment(
     })?;
     let s_end = model.score(end.x.clone(), window.lambda_max);
     Ok(Alignment { with_score: (s_end * end.u).sum_dim(1).squeeze_dim(1), without_score: end.omega, end: end.x })
+}
+
+/// Score alignment of a run's own latents: sample k's latent is the one the sampler starts
+/// from before any rescaling, `σ(λ_min)·N(0, I)` drawn from `(seed, first + k)`, checked along
+/// the plain ODE with the run's window, steps, solver and divergence. Returns the latents too,
+/// so a check of the result can start from them.
+pub fn run_alignment(
+    model: &dyn ScoreModel,
+    settings: &Settings,
+    device: &burn::tensor::Device,
+) -> Result<(Tensor<2>, Alignment)> {
+    settings.validate()?;
+    settings.check_limits(model.dim())?;
+    let mut rng = BatchRng::new(settings.seed, settings.first, settings.batch);
+    let sigma = model.path().sigma(settings.window.lambda_min);
+    let latent = rng.normal_tensor(model.dim(), device).mul_scalar(sigma);
+    let alignment = score_alignment(
+        model,
+        latent.clone(),
+        settings.window,
+        settings.steps,
+        settings.solver,
+        settings.divergence,
+        &mut rng,
+    )?;
+    Ok((latent, alignment))
 }

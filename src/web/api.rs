@@ -2,6 +2,7 @@
 //! a JS `Error` with the library's one-line message; readback is async only.
 
 use crate::nets::{Conditioning, Net, from_net, from_weights};
+use crate::sampling::alignment::run_alignment;
 use crate::sampling::device::{Precision, cpu};
 use crate::sampling::gmm::{Gmm, MixtureSpec};
 use crate::sampling::sampler::{Sampler, Settings};
@@ -89,6 +90,35 @@ struct ModelOptions {
     cfg: Option<f64>,
 }
 
+/// The score model, the checked settings and the device a request names: `model` as in
+/// `ModelOptions`, `weights` a `.safetensors` file's bytes for networks.
+async fn open(
+    model: JsValue,
+    weights: Option<Uint8Array>,
+    settings: JsValue,
+    backend: &str,
+) -> Result<(Rc<dyn ScoreModel>, Settings, Device), JsError> {
+    let opts: ModelOptions =
+        serde_wasm_bindgen::from_value(model).map_err(|e| JsError::new(&format!("invalid model: {e}")))?;
+    let settings: Settings =
+        serde_wasm_bindgen::from_value(settings).map_err(|e| JsError::new(&format!("invalid settings: {e}")))?;
+    settings.validate().map_err(js_err)?;
+    let device = device(backend).await?;
+    let model: Rc<dyn ScoreModel> = match (opts.gmm, weights) {
+        (Some(spec), _) => Rc::new(Gmm::new(spec, Path::Linear, &device).map_err(js_err)?),
+        (None, Some(bytes)) => {
+            let cond = Conditioning {
+                classes: opts.class.into_iter().collect(),
+                first: settings.first,
+                cfg: opts.cfg.unwrap_or(1.0),
+            };
+            network(bytes.to_vec(), &cond, &device, backend)?
+        }
+        (None, None) => return Err(JsError::new("invalid model: give a mixture or a weights file")),
+    };
+    Ok((model, settings, device))
+}
+
 thread_local! {
     /// The last network read on the CPU backend and the weights bytes it came from: a run of
     /// the same weights (each move of q) then skips reading them again, most of a run's fixed
@@ -155,24 +185,7 @@ impl Run {
         settings: JsValue,
         backend: String,
     ) -> Result<Run, JsError> {
-        let opts: ModelOptions =
-            serde_wasm_bindgen::from_value(model).map_err(|e| JsError::new(&format!("invalid model: {e}")))?;
-        let settings: Settings =
-            serde_wasm_bindgen::from_value(settings).map_err(|e| JsError::new(&format!("invalid settings: {e}")))?;
-        settings.validate().map_err(js_err)?;
-        let device = device(&backend).await?;
-        let model: Rc<dyn ScoreModel> = match (opts.gmm, weights) {
-            (Some(spec), _) => Rc::new(Gmm::new(spec, Path::Linear, &device).map_err(js_err)?),
-            (None, Some(bytes)) => {
-                let cond = Conditioning {
-                    classes: opts.class.into_iter().collect(),
-                    first: settings.first,
-                    cfg: opts.cfg.unwrap_or(1.0),
-                };
-                network(bytes.to_vec(), &cond, &device, &backend)?
-            }
-            (None, None) => return Err(JsError::new("invalid model: give a mixture or a weights file")),
-        };
+        let (model, settings, device) = open(model, weights, settings, &backend).await?;
         let dim = model.dim();
         let sampler = Sampler::new(model, settings, &device).map_err(js_err)?;
         Ok(Run { sampler: Some(sampler), dim, backend, screen: None })
@@ -291,6 +304,37 @@ fn screen_on(canvas: JsValue, gpu: &WebGpu, n: usize, size: (u32, u32)) -> Resul
     };
     configure(&surface, &gpu.setup, format, size);
     Ok(Screen { canvas, surface, layer: painter.layer(n), painter, size })
+}
+
+/// Score alignment (SPEC 4) of a run's latents, both ways, as `dg align`: `settings` as for
+/// [`Run::create`] (the method is ignored: the check follows the plain ODE). Resolves to
+/// `{latent, with_score, without_score, dim}`: the latents row-major, `s(x_end)ᵀu_end` and
+/// `ω_end` one number per sample. SA holds for a sample where they are positive.
+#[wasm_bindgen]
+pub async fn align(
+    model: JsValue,
+    weights: Option<Uint8Array>,
+    settings: JsValue,
+    backend: String,
+) -> Result<JsValue, JsError> {
+    let (model, settings, device) = open(model, weights, settings, &backend).await?;
+    let (latent, found) = run_alignment(&*model, &settings, &device).map_err(js_err)?;
+    let latent = read(latent).await?;
+    let with_score = read(found.with_score).await?;
+    let without_score = read(found.without_score).await?;
+    drop(found.end);
+    if backend == "webgpu" {
+        WEBGPU.with(|w| w.borrow().as_ref().map(|g| g.device.memory_cleanup()));
+    }
+    if with_score.iter().chain(&without_score).any(|v| !v.is_finite()) {
+        return Err(JsError::new("invalid steps: the score-alignment check diverged; use more steps"));
+    }
+    let out = Object::new();
+    set(&out, "latent", Float32Array::from(&latent[..]).into())?;
+    set(&out, "with_score", Float32Array::from(&with_score[..]).into())?;
+    set(&out, "without_score", Float32Array::from(&without_score[..]).into())?;
+    set(&out, "dim", (model.dim() as u32).into())?;
+    Ok(out.into())
 }
 
 /// `χ_D⁻¹(p)`: the page shows the Prior Guidance radius `χ_D⁻¹(1 - q)` (in units of σ).
