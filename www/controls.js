@@ -6,6 +6,12 @@ import { applicableOptions, applies } from "./settings.js";
 
 /** [value, label] pairs of each select. */
 const CHOICES = {
+  view: [
+    ["samples", "samples (q side by side)"],
+    ["align", "score alignment per sample"],
+    ["sdg", "SDG: no, early and late noise"],
+    ["pg-dg", "prior guidance beside DG"],
+  ],
   model: [
     ["moons"],
     ["8gaussians"],
@@ -38,6 +44,7 @@ function classChoices(model) {
 
 /** One line on what each control does (shown under it, and read out with it). */
 const HINTS = {
+  view: "What to show: the samples, the score-alignment check of their latents, SDG's noise windows, or PG beside DG at one log p.",
   model: "The trained flow model: 2-D toy sets, Fashion-MNIST garments or colour emoji.",
   method: "The plain ODE, or how the sampler steers log p.",
   q: "Which quantile of log p to aim at: low q, rarer and more detailed; high q, typical and smoother.",
@@ -60,7 +67,7 @@ const HINTS = {
 };
 
 /** The essential controls, shown first; the rest sit in the advanced section. */
-const ESSENTIAL = ["model", "method", "q", "target", "class"];
+const ESSENTIAL = ["view", "model", "method", "q", "target", "class"];
 const ADVANCED = [
   "compare",
   "noise",
@@ -98,6 +105,7 @@ const INPUTS = {
 };
 
 const SELECT_LABELS = {
+  view: "view",
   model: "model",
   method: "method",
   class: "class",

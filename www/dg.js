@@ -11,22 +11,23 @@ import { measuredChoice } from "./backend-measure.js";
 import { measurementKey } from "./backend-memory.js";
 import { controlsHtml, fillForm, watchQ, wireButtons } from "./controls.js";
 import { canvasChecksum, drawState, drawUnderGpuLayer, maxPixelDifference, pixelsOf, sideBySide } from "./draw.js";
-import { describe } from "./explain.js";
+import { checkAlignment, meterLanes } from "./evidence.js";
 import { legendItems, plotLogp } from "./plot.js";
 import { concatenated, SamplerPool } from "./pool.js";
+import { DetailScatter } from "./scatter.js";
 import {
   checkModel,
   conditioningOf,
   DEFAULTS,
   dimOf,
   fail,
-  lanesOf,
   queryOf,
   settingsOf,
   usesQ,
   weightsFile,
   workerCountOf,
 } from "./settings.js";
+import { planOf } from "./views.js";
 import { compiledModule, moduleBuild } from "./wasm.js";
 
 export { chooseBackend, DEFAULTS, settingsOf, weightsFile };
@@ -186,6 +187,8 @@ export async function mount(element, options = {}) {
   const legend = element.querySelector(".dg-legend");
   const plotContext = element.querySelector(".dg-plot")?.getContext("2d");
   const form = element.querySelector(".dg-controls");
+  /** Every image sample of this visit, log p against bits per pixel (full UI only). */
+  const scatter = full ? new DetailScatter(element.querySelector(".dg-aside")) : null;
   const cores = navigator.hardwareConcurrency || 1;
 
   const mountStarted = performance.now();
@@ -241,26 +244,25 @@ export async function mount(element, options = {}) {
   /** The plot's axes colour: its canvas's CSS colour, which follows dark mode. */
   let plotInk = "gray";
 
-  /** The text beside the picture, the plot's legend and colour, for a run over the lanes `qs`. */
-  function explainRun(qs) {
+  /** The text beside the picture, the plot's legend and colour, for a run of the view's `plan`. */
+  function explainRun(plan) {
     if (!explain) {
       return;
     }
     plotInk = getComputedStyle(plotContext.canvas).color;
-    explain.textContent = describe(o, qs);
-    const target = o.method === "dg-exact" ? Number(o.target) : undefined;
-    const lanes = qs.map((q) => ({ q }));
-    renderLegend(legend, legendItems(lanes, target, usesQ(o.method)));
+    explain.textContent = plan.explain;
+    const target = o.method === "dg-exact" && o.view !== "sdg" && o.view !== "pg-dg" ? Number(o.target) : undefined;
+    renderLegend(legend, legendItems(plan.lanes, target, usesQ(o.method)));
   }
 
   /** Frees the runs in every worker (GPU memory included); resolves to their memory after. */
   const free = () => pool.dispose();
 
-  /** One canvas (and with GPU drawing one more on top, for the worker) per lane. */
-  function buildLanes(qs, gpuDraw) {
+  /** One canvas (and with GPU drawing one more on top, for the worker) per lane ({q, label}). */
+  function buildLanes(planLanes, gpuDraw) {
     lanesBox.replaceChildren();
-    const size = qs.length > 1 ? 288 : 448;
-    return qs.map((q) => {
+    const size = planLanes.length > 1 ? 288 : 448;
+    return planLanes.map(({ q, label }) => {
       const figure = document.createElement("figure");
       figure.className = "dg-lane";
       const stack = document.createElement("div");
@@ -270,7 +272,7 @@ export async function mount(element, options = {}) {
       canvas.width = size;
       canvas.height = size;
       canvas.setAttribute("role", "img");
-      canvas.setAttribute("aria-label", qs.length > 1 ? `samples at q = ${q}` : "samples");
+      canvas.setAttribute("aria-label", label ? `samples: ${label}` : "samples");
       stack.append(canvas);
       let gpuCanvas = null;
       if (gpuDraw) {
@@ -280,13 +282,13 @@ export async function mount(element, options = {}) {
       }
       figure.append(stack);
       let caption = null;
-      if (qs.length > 1) {
+      if (label) {
         caption = document.createElement("figcaption");
-        caption.textContent = `q = ${q}`;
+        caption.textContent = label;
         figure.append(caption);
       }
       lanesBox.append(figure);
-      return { q, ctx: canvas.getContext("2d"), gpuCanvas, caption, trail: [], trajectory: [], checksums: [] };
+      return { q, label, ctx: canvas.getContext("2d"), gpuCanvas, caption, trail: [], trajectory: [], checksums: [] };
     });
   }
 
@@ -304,7 +306,7 @@ export async function mount(element, options = {}) {
       lane.trajectory.push({ lambda: state.lambda, mean: mean(state.logp), min, max });
       lane.state = state;
       if (lane.caption) {
-        lane.caption.textContent = `q = ${lane.q} · mean log p ${lane.trajectory.at(-1).mean.toFixed(2)}`;
+        lane.caption.textContent = `${lane.label} · mean log p ${lane.trajectory.at(-1).mean.toFixed(2)}`;
       }
       if (o.trace) {
         lane.checksums.push(gpuDraw ? state.checksum : canvasChecksum(pixelsOf(lane.ctx)));
@@ -334,7 +336,7 @@ export async function mount(element, options = {}) {
 
   /** One run on one backend; throws on bad settings or a backend failure, null when a newer
    * run took over. */
-  async function attempt(myToken, laneSettings, qs, choice, model) {
+  async function attempt(myToken, laneSettings, planLanes, choice, model) {
     const runStarted = performance.now();
     const { backend, reason } = choice;
     const spec = model.spec;
@@ -373,7 +375,7 @@ export async function mount(element, options = {}) {
     if (myToken !== token) {
       return null;
     }
-    const lanes = buildLanes(qs, gpuDraw);
+    const lanes = buildLanes(planLanes, gpuDraw);
     const canvases = gpuDraw ? lanes.map((lane) => lane.gpuCanvas.transferControlToOffscreen()) : null;
     const createStarted = performance.now();
     const run = await pool.create({
@@ -385,7 +387,7 @@ export async function mount(element, options = {}) {
       trace: o.trace,
     });
     timings.create_ms = performance.now() - createStarted;
-    const target = o.method === "dg-exact" ? Number(o.target) : undefined;
+    const target = o.method === "dg-exact" && o.view !== "sdg" && o.view !== "pg-dg" ? Number(o.target) : undefined;
     let pending = run.step();
     let previousArrival = performance.now();
     for (;;) {
@@ -436,9 +438,10 @@ export async function mount(element, options = {}) {
     record.trajectory = lead.trajectory;
     record.guard_steps = lead.state.guard_steps;
     record.stopped = stopped;
-    if (qs.length > 1) {
+    if (lanes.length > 1) {
       record.lanes = lanes.map((lane) => ({
         q: lane.q,
+        label: lane.label,
         logp_final: Array.from(lane.state.logp),
         trajectory: lane.trajectory,
         nfe: lane.state.nfe,
@@ -451,6 +454,14 @@ export async function mount(element, options = {}) {
     const later = timings.steps.slice(1);
     if (later.length) {
       timings.ms_per_step = mean(later.map((step) => step.step_ms));
+    }
+    await meterLanes(lanes, record, { scatter, model: o.weights || o.model, trace: o.trace });
+    if (o.view === "align") {
+      const say = (text) => {
+        status.textContent = text;
+      };
+      const context = { pool, count: workers, backend, sampler, settings: laneSettings[0], model: o.model, say };
+      await checkAlignment(lead, record, context);
     }
     record.memory = memoryRecord(await free());
     if (timings.warmup_ms) {
@@ -500,6 +511,25 @@ export async function mount(element, options = {}) {
     return lastChoice;
   }
 
+  /** What a view does before its run, on the chosen backend (pg-dg: measures PG's final log p
+   * in the workers); resolves to what it found, for the record's `view`. */
+  async function prepareView(plan, choice, model) {
+    if (!plan.prepare) {
+      return {};
+    }
+    const count = workerCountOf(o, choice.backend, plan.lanes[0].settings.batch, cores);
+    const finalLogp = async (settings) => {
+      const sampler = { backend: choice.backend, model: model.model, weights: model.weights };
+      return concatenated(await pool.sliced("finalLogp", { count, settings, ...sampler }));
+    };
+    const say = (text) => {
+      status.textContent = text;
+    };
+    const found = await plan.prepare({ finalLogp, say });
+    explainRun(plan);
+    return found;
+  }
+
   /** After a WebGPU failure the worker that held the device may be unusable: start afresh. */
   function restartPool() {
     pool.terminate();
@@ -520,11 +550,11 @@ export async function mount(element, options = {}) {
         if (form) {
           fillForm(form, o);
         }
-        const qs = lanesOf(o);
-        const laneSettings = qs.map((q) => settingsOf(o, q));
+        const plan = planOf(o);
+        const laneSettings = plan.lanes.map((lane) => lane.settings);
         element.dispatchEvent(new CustomEvent("runstart", { detail: { ...o } }));
         announce.textContent = "running…";
-        explainRun(qs);
+        explainRun(plan);
         if (o.url) {
           history.replaceState(null, "", `?${queryOf(o)}`);
         }
@@ -534,9 +564,10 @@ export async function mount(element, options = {}) {
         dim = model.dim;
         showQ();
         let choice = await chooseRunBackend(laneSettings[0], model);
+        const prepared = await prepareView(plan, choice, model);
         let record;
         try {
-          record = await attempt(myToken, laneSettings, qs, choice, model);
+          record = await attempt(myToken, laneSettings, plan.lanes, choice, model);
         } catch (error) {
           if (myToken !== token) {
             return null; // superseded by a newer run, which freed this one
@@ -549,9 +580,10 @@ export async function mount(element, options = {}) {
           restartPool();
           webgpuBroken = error.deviceLost ?? `WebGPU failed (${message.split("\n")[0]})`;
           choice = await chooseRunBackend(laneSettings[0], model);
-          record = await attempt(myToken, laneSettings, qs, choice, model);
+          record = await attempt(myToken, laneSettings, plan.lanes, choice, model);
         }
         if (record) {
+          record.view = { name: plan.view, ...prepared };
           lastRecord = record;
           announce.textContent = `done: ${record.steps_drawn} steps drawn`;
           element.dispatchEvent(new CustomEvent("done", { detail: record }));

@@ -183,7 +183,7 @@ function drawParticles(ctx, lane, state, spec) {
 /** How the grid of `columns` × `rows` images of `side` pixels sits on a `width` × `height`
  * canvas: scaled by a whole number where it fits at least once (every image pixel the same
  * square of canvas pixels), else shrunk to fit; centred. As src/web/canvas.wgsl's. */
-function gridPlacement(columns, rows, side, width, height) {
+export function gridPlacement(columns, rows, side, width, height) {
   const fit = Math.min(width / (columns * side), height / (rows * side));
   const scale = fit >= 1 ? Math.floor(fit) : fit;
   const left = Math.floor((width - columns * side * scale) / 2);

@@ -104,7 +104,7 @@ export function plotLogp(ctx, lanes, target, ink) {
 export function legendItems(lanes, target, withQ) {
   const items = lanes.map((lane, index) => ({
     colour: LANE_COLOURS[index % LANE_COLOURS.length],
-    text: `${withQ ? `q = ${lane.q}: ` : ""}mean log p (line), batch min–max (band)`,
+    text: `${lane.label ? `${lane.label}: ` : withQ ? `q = ${lane.q}: ` : ""}mean log p (line), batch min–max (band)`,
     dashed: false,
   }));
   if (target !== undefined) {

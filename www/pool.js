@@ -148,6 +148,19 @@ export class SamplerPool {
     return new PoolRun(workers, lanes.length, firstStep);
   }
 
+  /** Asks the first `count` workers for `op` (worker-checks.js) over their slices of
+   * `settings.batch`, split as a run's is: resolves to their answers, in order. */
+  async sliced(op, { count, settings, ...args }) {
+    await this.ensure(count);
+    const slices = splitBatch(settings.batch, count);
+    const answers = this.workers.slice(0, count).map((worker, index) => {
+      const { first, size } = slices[index];
+      const slice = { ...settings, batch: size, first: settings.first + first };
+      return worker.call(op, { ...args, settings: slice });
+    });
+    return Promise.all(answers);
+  }
+
   /** Frees every worker's runs; resolves to each worker's memory use after it. */
   async dispose() {
     await Promise.allSettled(this.starting);

@@ -12,11 +12,24 @@ const NOISE_PRESETS = {
   late: { level: 0.3, from: -3, to: 9 },
 };
 
+/** The page's views (www/views.js): the samples as set, Score Alignment of their latents, SDG's
+ * noise windows side by side, Prior Guidance beside DG at the same log p. */
+export const VIEWS = ["samples", "align", "sdg", "pg-dg"];
+
+/** The views whose lanes are set by the view, not by the method. */
+const FIXED_METHOD_VIEWS = ["sdg", "pg-dg"];
+
+/** The method the options' own lanes run, unless the view sets it. */
+function ownMethod(options) {
+  return !FIXED_METHOD_VIEWS.includes(options.view);
+}
+
 /** The most workers a CPU run is split across. */
 export const MAX_WORKERS = 8;
 
 /** Every option `mount()` takes, with its default; the URL query uses the same names. */
 export const DEFAULTS = {
+  view: "samples",
   model: "moons",
   method: "dg",
   q: 0.4,
@@ -57,14 +70,15 @@ export function usesQ(method) {
 /** When each option matters; the others are left out of the form's view and take their
  * defaults (a hidden class must not fail a moons run). */
 const APPLIES = {
-  q: (options) => usesQ(options.method),
-  compare: (options) => usesQ(options.method),
-  target: (options) => options.method === "dg-exact",
-  noise: (options) => options.method === "sdg",
-  strength: (options) => options.method === "sdg",
-  noiseFrom: (options) => options.method === "sdg" && options.noise === "custom",
-  noiseTo: (options) => options.method === "sdg" && options.noise === "custom",
-  solver: (options) => options.method !== "sdg",
+  method: (options) => ownMethod(options),
+  q: (options) => usesQ(options.method) || !ownMethod(options),
+  compare: (options) => usesQ(options.method) && (options.view ?? "samples") === "samples",
+  target: (options) => ownMethod(options) && options.method === "dg-exact",
+  noise: (options) => ownMethod(options) && options.method === "sdg",
+  strength: (options) => ownMethod(options) && options.method === "sdg",
+  noiseFrom: (options) => ownMethod(options) && options.method === "sdg" && options.noise === "custom",
+  noiseTo: (options) => ownMethod(options) && options.method === "sdg" && options.noise === "custom",
+  solver: (options) => options.view !== "sdg" && (!ownMethod(options) || options.method !== "sdg"),
   class: (options) => classesOf(options.model).length > 0,
   cfg: (options) => classesOf(options.model).length > 0 && !["any", "none"].includes(options.class),
   draw: (options) => options.backend !== "cpu",

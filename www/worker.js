@@ -9,6 +9,7 @@
 import { canvasChecksum, pixelsOf } from "./draw.js";
 import init, { chiQuantile, memoryUsage, Run } from "./pkg/dg.js";
 import { probeWebGpu } from "./webgpu.js";
+import { checkOperations } from "./worker-checks.js";
 
 /** The runs of this worker's slice, one per lane. */
 let runs = [];
@@ -253,6 +254,7 @@ const operations = {
   chiQuantile: ({ dim, p }) => ({ value: chiQuantile(dim, p) }),
   destroyWebGpuDevices,
   probeWebGpu: async () => ({ value: globalThis.navigator?.gpu ? await probeWebGpu() : null }),
+  ...checkOperations,
 };
 
 /** A failure's message and, when the WebGPU device went, why (its lost promise can settle just
