@@ -134,6 +134,7 @@ run_tests() {
   stage "wasm API tests in headless Chromium (CPU backend and WebGPU)" wasm_tests
   stage "the npm package and the static site (target/npm, target/static)" build_dist
   stage "end-to-end test of the page in Debian's Chromium" node tests/e2e/page.mjs
+  stage "end-to-end test of the page's views and detail meter (issue 19)" node tests/e2e/views.mjs
   stage "end-to-end test of the static site from a sub-path and of the npm package in a website" \
     node tests/e2e/package.mjs
 }

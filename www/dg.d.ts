@@ -12,6 +12,10 @@ type NumberLike = number | string;
 
 /** mount()'s options; every one has a default (DEFAULTS), and the URL query uses the same names. */
 export interface MountOptions {
+  /** What the page shows (www/views.js): the samples as set (default); `align`, Score
+   * Alignment of the batch's latents; `sdg`, no, early and late noise at q; `pg-dg`, Prior
+   * Guidance at q beside DG to PG's mean final log p. */
+  view?: "samples" | "align" | "sdg" | "pg-dg";
   model?: Model;
   method?: Method;
   /** The log p quantile to aim at, strictly between 0 and 1 (prior, dg, sdg). */
@@ -123,6 +127,8 @@ export interface Memory {
 /** One lane of a side-by-side run. */
 export interface LaneRecord {
   q: number;
+  /** What the lane shows ("q = 0.2", "late noise", "DG to log p 1443.4"). */
+  label: string;
   logp_final: number[];
   trajectory: TrajectoryPoint[];
   nfe: number;
@@ -166,6 +172,39 @@ export interface BackendChoice {
   choose_ms: number;
 }
 
+/** The detail meter of one image lane: per sample its log p and the bits per pixel of its 8-bit
+ * PNG (8 × bytes / pixels); with `trace` the PNGs themselves. */
+export interface DetailLane {
+  label: string;
+  logp: number[];
+  bpp: number[];
+  bpp_mean: number;
+  png_base64?: string[];
+}
+
+/** The visit's scatter of the current model: [bits per pixel, log p] per image sample. */
+export interface DetailScatter {
+  model: string;
+  runs: number;
+  points: [number, number][];
+  /** Pearson's r of the points; null with fewer than 3. */
+  r: number | null;
+}
+
+/** Score Alignment of the batch's latents (view `align`), joined over the workers. */
+export interface AlignmentRecord {
+  /** The latents, row-major; SA holds for sample k where its margins are positive. */
+  latent: number[];
+  /** s(x_end)ᵀu_end and ω_end per sample. */
+  with_score: number[];
+  without_score: number[];
+  steps: number;
+  solver: string;
+  divergence: string;
+  /** What the check cost, in ms. */
+  ms: number;
+}
+
 /** What run() resolves to, the `done` event's detail and what the JSON button saves. */
 export interface RunRecord {
   settings: MountOptions;
@@ -182,8 +221,14 @@ export interface RunRecord {
   logp_final: number[];
   trajectory: TrajectoryPoint[];
   guard_steps: number;
-  /** Present when several q values ran side by side. */
+  /** Present when several lanes ran side by side (q values, or a view's). */
   lanes?: LaneRecord[];
+  /** The view and what it measured before the run (pg-dg: PG's final log p and the target). */
+  view: { name: string; pg_logp_final?: number[]; target?: number };
+  /** Image models only: the detail meter per lane and the visit's scatter (full UI). */
+  detail?: { lanes: DetailLane[]; scatter?: DetailScatter };
+  /** View `align` only. */
+  alignment?: AlignmentRecord;
   timings: Timings;
   memory: Memory;
   gpu_vs_readback_max_diff?: number;
