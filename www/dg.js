@@ -455,7 +455,7 @@ export async function mount(element, options = {}) {
     if (later.length) {
       timings.ms_per_step = mean(later.map((step) => step.step_ms));
     }
-    await meterLanes(lanes, record, { scatter, model: o.weights || o.model, trace: o.trace });
+    await meterLanes(lanes, record, { scatter, model: o.weights || o.model, trace: o.trace, show: full });
     if (o.view === "align") {
       const say = (text) => {
         status.textContent = text;

@@ -22,9 +22,10 @@ function labelOf(lane) {
   return lane.label ?? "samples";
 }
 
-/** Measures and shows every lane's detail; adds the samples to the scatter (when the demo has
- * one) and `record.detail`. Nothing for the 2-D lab. */
-export async function meterLanes(lanes, record, { scatter, model, trace }) {
+/** Measures every lane's detail and (`show`: the full UI, not the bare canvas) shows it; adds
+ * the samples to the scatter (when the demo has one) and `record.detail`. Nothing for the 2-D
+ * lab. */
+export async function meterLanes(lanes, record, { scatter, model, trace, show }) {
   const measured = [];
   for (const lane of lanes) {
     const detail = await measureDetail(lane.state);
@@ -33,7 +34,15 @@ export async function meterLanes(lanes, record, { scatter, model, trace }) {
     }
     lane.detail = detail;
     const logp = Array.from(lane.state.logp);
-    showLane(lane, detailRows(logp, detail.bpp), detailSummary(logp, detail.bpp));
+    lane.meterRows = detailRows(logp, detail.bpp);
+    if (show) {
+      showSamples(figureOf(lane), {
+        summary: detailSummary(logp, detail.bpp),
+        rows: lane.meterRows,
+        label: labelOf(lane),
+        dim: lane.state.dim,
+      });
+    }
     const entry = { label: labelOf(lane), logp, bpp: detail.bpp, bpp_mean: meanOf(detail.bpp) };
     if (trace) {
       entry.png_base64 = detail.pngs.map(base64Of);
@@ -48,11 +57,6 @@ export async function meterLanes(lanes, record, { scatter, model, trace }) {
     scatter.add(model, points);
     record.detail.scatter = scatter.current;
   }
-}
-
-function showLane(lane, rows, summary) {
-  lane.meterRows = rows;
-  showSamples(figureOf(lane), { summary, rows, label: labelOf(lane), dim: lane.state.dim });
 }
 
 /** SA of the batch's latents (the `align` view): split over the run's workers as its batch

@@ -255,9 +255,11 @@ console.log(`view=bogus: ${refusal}`);
   await checkNarrowAndAccessible("detail meter");
 }
 
-// 3. Score Alignment on the analytic mixture, against the finite difference computed here.
-{
-  const record = await runAt("view=align&model=gmm-exact&method=plain&batch=6&steps=200&solver=rk4&backend=cpu");
+// 3. Score Alignment on the analytic mixture, against the finite difference computed here, on
+// the CPU backend and on WebGPU (SwiftShader here).
+for (const backend of ["cpu", "webgpu"]) {
+  const record = await runAt(`view=align&model=gmm-exact&method=plain&batch=6&steps=200&solver=rk4&backend=${backend}`);
+  assert.equal(record.backend, backend, record.backend_reason);
   const { latent, with_score: withScore, without_score: withoutScore } = record.alignment;
   let worst = 0;
   for (let sample = 0; sample < withScore.length; sample++) {
@@ -268,7 +270,7 @@ console.log(`view=bogus: ${refusal}`);
     assert.ok(Math.abs(withScore[sample] - withoutScore[sample]) <= 1e-3 * (Math.abs(withScore[sample]) + 1));
   }
   console.log(
-    `align (gmm-exact): s(x)ᵀu of ${withScore.length} latents within ${worst.toExponential(2)} (relative, +0.01) of a finite difference through the ODE solved here`,
+    `align (gmm-exact, ${backend}): s(x)ᵀu of ${withScore.length} latents within ${worst.toExponential(2)} (relative, +0.01) of a finite difference through the ODE solved here; ${record.alignment.ms.toFixed(0)} ms`,
   );
   assert.ok(worst <= 0.01, `SA against the independent finite difference: worst relative error ${worst}`);
   const entries = await page.locator(".dg-samples li").allTextContents();
@@ -276,7 +278,7 @@ console.log(`view=bogus: ${refusal}`);
   entries.forEach((entry, sample) => {
     assert.ok(entry.includes(withScore[sample] > 0 ? "SA holds" : "SA fails"), entry);
   });
-  await checkNarrowAndAccessible("align (gmm-exact)");
+  await checkNarrowAndAccessible(`align (gmm-exact, ${backend})`);
 }
 
 // 4. Score Alignment of Fashion-MNIST latents, reached by keyboard from the form; its cost.
