@@ -152,7 +152,9 @@ export function detailRows(logp, bpp) {
   return Array.from(logp, (value, sample) => `log p ${logpText(value)} · ${bpp[sample].toFixed(2)} bits per pixel`);
 }
 
-/** The lane's one-line summary: mean log p and mean bits per pixel. */
-export function detailSummary(logp, bpp) {
-  return `mean log p ${logpText(meanOf(logp))} · mean ${meanOf(bpp).toFixed(2)} bits per pixel (PNG)`;
+/** The lane's one-line summary: mean bits per pixel, and mean log p unless the lane's caption
+ * shows it already (`captioned`). */
+export function detailSummary(logp, bpp, captioned = false) {
+  const bits = `mean ${meanOf(bpp).toFixed(2)} bits per pixel (PNG)`;
+  return captioned ? bits : `mean log p ${logpText(meanOf(logp))} · ${bits}`;
 }

@@ -37,7 +37,7 @@ export async function meterLanes(lanes, record, { scatter, model, trace, show })
     lane.meterRows = detailRows(logp, detail.bpp);
     if (show) {
       showSamples(figureOf(lane), {
-        summary: detailSummary(logp, detail.bpp),
+        summary: detailSummary(logp, detail.bpp, Boolean(lane.caption)),
         rows: lane.meterRows,
         label: labelOf(lane),
         dim: lane.state.dim,
