@@ -111,15 +111,8 @@ export class SamplerPool {
   /** Times the network's forwards on `backend` over the first `count` workers, the batch of
    * `settings` split as a run's would be: resolves to each worker's timings (worker.js,
    * timeForwards). */
-  async timeForwards({ count, backend, model, weights, settings, forwards, budgetMs }) {
-    await this.ensure(count);
-    const slices = splitBatch(settings.batch, count);
-    const timings = this.workers.slice(0, count).map((worker, index) => {
-      const { first, size } = slices[index];
-      const slice = { ...settings, batch: size, first: settings.first + first };
-      return worker.call("timeForwards", { backend, model, weights, settings: slice, forwards, budgetMs });
-    });
-    return Promise.all(timings);
+  timeForwards(args) {
+    return this.sliced("timeForwards", args);
   }
 
   /** Creates the runs of every lane, the batch split across `count` workers: resolves to a
@@ -148,7 +141,7 @@ export class SamplerPool {
     return new PoolRun(workers, lanes.length, firstStep);
   }
 
-  /** Asks the first `count` workers for `op` (worker-checks.js) over their slices of
+  /** Asks the first `count` workers for `op` (timeForwards, worker-checks.js) over their slices of
    * `settings.batch`, split as a run's is: resolves to their answers, in order. */
   async sliced(op, { count, settings, ...args }) {
     await this.ensure(count);

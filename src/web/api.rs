@@ -55,6 +55,11 @@ fn webgpu() -> Option<WebGpu> {
     WEBGPU.with(|w| w.borrow().clone())
 }
 
+/// Hands the WebGPU pool's free pages back, so that repeated runs do not hold on to GPU memory.
+fn release_webgpu_pages() {
+    WEBGPU.with(|w| w.borrow().as_ref().map(|g| g.device.memory_cleanup()));
+}
+
 fn js_err(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
 }
@@ -134,26 +139,18 @@ fn network(bytes: Vec<u8>, cond: &Conditioning, device: &Device, backend: &str) 
         return from_weights(bytes, "weights", cond, device).map_err(js_err);
     }
     let kept = LAST_NET.with(|last| match last.borrow().as_ref() {
-        Some((read, net)) if *read == bytes => Some(copy_of(net)),
+        Some((read, net)) if *read == bytes => Some(net.clone()),
         _ => None,
     });
     let net = match kept {
         Some(net) => net,
         None => {
             let net = Net::from_bytes(bytes.clone(), "weights", device).map_err(js_err)?;
-            LAST_NET.with(|last| *last.borrow_mut() = Some((bytes, copy_of(&net))));
+            LAST_NET.with(|last| *last.borrow_mut() = Some((bytes, net.clone())));
             net
         }
     };
     from_net(net, cond, device).map_err(js_err)
-}
-
-/// A network's copy sharing its weights (burn's tensors are reference-counted).
-fn copy_of(net: &Net) -> Net {
-    match net {
-        Net::Mlp(m, c) => Net::Mlp(m.clone(), *c),
-        Net::UNet(m, c) => Net::UNet(m.clone(), *c),
-    }
 }
 
 /// A canvas a run draws on with wgpu: its surface, the painter's layer for it, its size.
@@ -268,7 +265,7 @@ impl Run {
     pub fn dispose(&mut self) {
         self.screen = None;
         if self.sampler.take().is_some() && self.backend == "webgpu" {
-            WEBGPU.with(|w| w.borrow().as_ref().map(|g| g.device.memory_cleanup()));
+            release_webgpu_pages();
         }
     }
 }
@@ -324,7 +321,7 @@ pub async fn align(
     let without_score = read(found.without_score).await?;
     drop(found.end);
     if backend == "webgpu" {
-        WEBGPU.with(|w| w.borrow().as_ref().map(|g| g.device.memory_cleanup()));
+        release_webgpu_pages();
     }
     if with_score.iter().chain(&without_score).any(|v| !v.is_finite()) {
         return Err(JsError::new("invalid steps: the score-alignment check diverged; use more steps"));

@@ -25,6 +25,8 @@ function numberOfText(text) {
   return Number(text.replace("−", "-"));
 }
 
+/** Pearson's r, written again here so that the page's (www/scatter.js) is checked against a
+ * second implementation rather than itself. */
 function pearson(xs, ys) {
   const n = xs.length;
   const mx = xs.reduce((sum, x) => sum + x, 0) / n;
