@@ -2,6 +2,7 @@
 // Alignment of its slice's latents (the wasm `align`), and the final log p of a run it steps
 // to the end unseen (Prior Guidance's, which DG is then steered to). Imported by worker.js.
 import { align, Run } from "./pkg/dg.js";
+import { release } from "./run-release.js";
 
 /** SA of this slice's latents: `{latent, with_score, without_score, dim, ms}`, the arrays'
  * buffers transferred. */
@@ -22,8 +23,7 @@ async function finalLogp({ model, weights, settings, backend }) {
     const state = await run.read(false);
     return { value: state.logp, transfer: [state.logp.buffer] };
   } finally {
-    run.dispose();
-    run.free();
+    release(run);
   }
 }
 

@@ -8,6 +8,7 @@
 // a time (a run is never stepped while it is disposed).
 import { canvasChecksum, pixelsOf } from "./draw.js";
 import init, { chiQuantile, memoryUsage, Run } from "./pkg/dg.js";
+import { release } from "./run-release.js";
 import { probeWebGpu } from "./webgpu.js";
 import { checkOperations } from "./worker-checks.js";
 
@@ -40,13 +41,6 @@ if (globalThis.GPUAdapter) {
     });
     return device;
   };
-}
-
-/** Frees a run's tensors and then the Run itself (left to the garbage collector, each Run
- * would hold its bit of wasm memory until collected). */
-function release(run) {
-  run.dispose();
-  run.free();
 }
 
 function disposeRuns() {
