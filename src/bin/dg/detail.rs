@@ -27,7 +27,7 @@ use std::fmt::Write;
 use std::rc::Rc;
 use std::time::Instant;
 
-/// The q values DG is run at (the plain ODE is the reference).
+/// The q values DG is run at unless `--qs` names others (the plain ODE is the reference).
 pub const QS: [f64; 5] = [0.2, 0.3, 0.5, 0.7, 0.8];
 
 /// Root-mean-square distances (in [-1, 1] units) under which a sample counts as a near-copy of
@@ -41,6 +41,8 @@ pub struct Detail {
     pub steps: usize,
     pub seed: u64,
     pub gaussian: bool,
+    /// DG's q values, each in (0, 1).
+    pub qs: Vec<f64>,
 }
 
 /// The data set a model was trained on: a shipped model's name, or the `data` of a weights
@@ -124,6 +126,9 @@ pub fn run(a: Detail) -> Result<Value> {
     if a.per_class == 0 || a.steps == 0 {
         return Err(Error::invalid(if a.steps == 0 { "steps" } else { "samples" }, "must be at least 1"));
     }
+    if a.qs.is_empty() || a.qs.iter().any(|q| !(*q > 0.0 && *q < 1.0)) {
+        return Err(Error::invalid("qs", "give one or more q values, each in (0, 1)"));
+    }
     std::fs::create_dir_all(&a.out).map_err(|e| Error::Input { path: a.out.clone(), reason: e.to_string() })?;
     let device = cpu(Precision::F32)?;
     let set = data.load(false)?;
@@ -160,7 +165,7 @@ pub fn run(a: Detail) -> Result<Value> {
         write(&path, serde_json::to_string(&results).expect("json").as_bytes())?;
     }
     let configs: Vec<(String, Method)> = std::iter::once(("plain".to_string(), Method::Plain))
-        .chain(QS.iter().map(|&q| (format!("dg q={q}"), Method::Dg { q })))
+        .chain(a.qs.iter().map(|&q| (format!("dg q={q}"), Method::Dg { q })))
         .collect();
     for (name, method) in &configs {
         if results.get(name).is_some() {

@@ -68,6 +68,9 @@ pub struct EvalArgs {
     /// Samples per class in the per-class evaluation.
     #[arg(long, default_value_t = 20)]
     per_class: usize,
+    /// DG's q values in the per-class evaluation, comma-separated (default 0.2,0.3,0.5,0.7,0.8).
+    #[arg(long, value_delimiter = ',')]
+    qs: Option<Vec<f64>>,
 }
 
 const QS: [f64; 5] = [0.3, 0.4, 0.5, 0.6, 0.7];
@@ -240,7 +243,8 @@ pub fn run(args: EvalArgs) -> Result<Value> {
     if args.detail || args.model == "emoji" {
         let (model, out, per_class, steps, seed) = (args.model, args.out, args.per_class, args.steps, args.seed);
         let gaussian = args.gaussian;
-        return super::detail::run(super::detail::Detail { model, out, per_class, steps, seed, gaussian });
+        let qs = args.qs.unwrap_or_else(|| super::detail::QS.to_vec());
+        return super::detail::run(super::detail::Detail { model, out, per_class, steps, seed, gaussian, qs });
     }
     if args.report_only {
         let path = format!("{}/results.json", args.out);
