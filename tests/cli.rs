@@ -286,3 +286,17 @@ fn ctrl_c_stops_a_run_with_one_line() {
     assert!(out.stdout.is_empty());
     assert_eq!(err.trim(), "dg: interrupted");
 }
+
+/// `dg eval --detail --qs` refuses a q outside (0, 1) (or none) in one line naming `qs`, before
+/// loading any data.
+#[test]
+fn eval_detail_refuses_q_outside_the_open_interval() {
+    for qs in ["0,0.5", "0.5,1", "-0.2", "NaN"] {
+        let args = ["eval", "--model", "fashion", "--detail", "--qs", qs, "--out", "/nonexistent/detail"];
+        let (code, out, err) = dg(&args);
+        assert_ne!(code, 0, "{qs}: accepted");
+        assert!(out.is_empty(), "{qs}: {out}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{qs}: not one line: {err}");
+        assert!(err.contains("qs") && err.contains("(0, 1)"), "{qs}: '{err}' does not name qs and its range");
+    }
+}

@@ -69,7 +69,7 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 20)]
     per_class: usize,
     /// DG's q values in the per-class evaluation, comma-separated (default 0.2,0.3,0.5,0.7,0.8).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     qs: Option<Vec<f64>>,
 }
 
