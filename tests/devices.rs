@@ -22,7 +22,7 @@ fn every_method_on_wgpu_f32_matches_the_cpu_in_f64() {
         let methods = [
             Method::Plain,
             Method::Prior { q: 0.7 },
-            Method::Dg { q: 0.3 },
+            Method::Dg { q: 0.3, start: None },
             Method::DgExact { target_logp: if name == "gmm2.json" { -2.0 } else { -25.0 } },
             Method::Sdg { q: 0.4, noise: Noise::LATE, exact: true },
         ];
@@ -48,7 +48,7 @@ fn autodiff_divergence_on_wgpu_matches_the_closed_form() {
     let cpu = cpu_f64();
     let gpu = wgpu().expect("a wgpu adapter");
     let name = "gmm16.json";
-    let mut s = settings(Method::Dg { q: 0.45 }, Solver::Euler, 16, 8, Divergence::Exact);
+    let mut s = settings(Method::Dg { q: 0.45, start: None }, Solver::Euler, 16, 8, Divergence::Exact);
     s.window = dg::sampling::schedule::Window::new(-10.0, 4.0).unwrap();
     let a = run(gmm(name, &cpu), s.clone(), &cpu);
     let g = Gmm::new(spec(name), Path::Linear, &gpu).unwrap();

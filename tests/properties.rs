@@ -140,7 +140,8 @@ fn encoding_recovers_the_analytic_log_density() {
 const GUIDED_STEPS: usize = 1000;
 
 /// Item 3: under the quantile rule log p gains exactly ½Q per unit λ over the plain flow,
-/// over the whole default window with no guard acting, and q = 0.5 is the plain ODE bit for bit.
+/// over the whole default window with no guard acting (and from a later start, only from
+/// there on), and q = 0.5 is the plain ODE bit for bit.
 #[test]
 fn quantile_rule_adds_half_q_per_unit_lambda() {
     let device = cpu_f64();
@@ -148,8 +149,11 @@ fn quantile_rule_adds_half_q_per_unit_lambda() {
     for name in FIXTURES {
         let g = gmm(name, &device);
         for q in [0.2, 0.3, 0.4, 0.45] {
-            let out =
-                run(g.clone(), settings(Method::Dg { q }, Solver::Rk4, GUIDED_STEPS, 8, Divergence::Exact), &device);
+            let out = run(
+                g.clone(),
+                settings(Method::Dg { q, start: None }, Solver::Rk4, GUIDED_STEPS, 8, Divergence::Exact),
+                &device,
+            );
             let want = quantile_rate(q, g.dim()) * w.width();
             let exact = exact_logp(&*g, &out.samples, w.lambda_max, &device);
             let got: Vec<f64> = (0..8).map(|i| exact[i] - out.logp_start[i] - out.plain[i]).collect();
@@ -159,8 +163,28 @@ fn quantile_rule_adds_half_q_per_unit_lambda() {
             // measured within 3e-9 nats over both mixtures and every q: 10x room
             assert!(err < 3e-8, "{name} q={q}: {got:?} vs {want}");
         }
+        // a push started at λ = 0: the excess over the plain flow's divergence integral is the
+        // rate over [0, λ_max] only, half of the whole path's
+        for q in [0.2, 0.3] {
+            let m = Method::Dg { q, start: Some(0.0) };
+            let out = run(g.clone(), settings(m, Solver::Rk4, GUIDED_STEPS, 8, Divergence::Exact), &device);
+            let rate = quantile_rate(q, g.dim());
+            let want = rate * w.lambda_max;
+            let exact = exact_logp(&*g, &out.samples, w.lambda_max, &device);
+            let err = (0..8).map(|i| (exact[i] - out.logp_start[i] - out.plain[i] - want).abs()).fold(0.0, f64::max);
+            eprintln!("{name} q={q} from λ=0: excess {want:.4} nats, max error {err:.2e}");
+            assert_eq!(out.guard_steps, 0, "{name} q={q} from λ=0");
+            // the rate switches on inside one RK4 step (measured: a sixth of that step's share,
+            // one stage pushed): at most that step's share
+            let h = w.width() / GUIDED_STEPS as f64;
+            assert!(err < rate.abs() * h, "{name} q={q} from λ=0: error {err} against {want}");
+        }
         // q = 0.5: η = 1 exactly, the same trajectory as the plain ODE from the same latent
-        let dg = run(g.clone(), settings(Method::Dg { q: 0.5 }, Solver::Heun, 50, 8, Divergence::Exact), &device);
+        let dg = run(
+            g.clone(),
+            settings(Method::Dg { q: 0.5, start: None }, Solver::Heun, 50, 8, Divergence::Exact),
+            &device,
+        );
         let pg = run(g.clone(), settings(Method::Prior { q: 0.5 }, Solver::Heun, 50, 8, Divergence::Exact), &device);
         assert_eq!(dg.latent, pg.latent);
         assert_eq!(dg.samples, pg.samples);
@@ -196,7 +220,7 @@ fn log_density_grows_with_q_and_falls_along_aligned_rays() {
     let device = cpu_f64();
     for name in FIXTURES {
         let g = gmm(name, &device);
-        for method in [|q| Method::Dg { q }, |q| Method::Prior { q }] {
+        for method in [|q| Method::Dg { q, start: None }, |q| Method::Prior { q }] {
             // at D = 2 the quantile rule asks ½Q nats per unit λ (SPEC 5.2): keep q near 0.5
             // and above about 0.6 (D = 2) or 0.55 (D = 16) every sample reaches a mode and the guards
             // hold it there: a Gaussian's mode lies only D/2 nats above its typical points
@@ -321,7 +345,11 @@ fn guards_fire_instead_of_nan() {
     let device = cpu_f64();
     let g = gmm("gmm2.json", &device);
     for q in [0.9, 0.99, 0.999] {
-        let out = run(g.clone(), settings(Method::Dg { q }, Solver::Rk4, GUIDED_STEPS, 64, Divergence::Exact), &device);
+        let out = run(
+            g.clone(),
+            settings(Method::Dg { q, start: None }, Solver::Rk4, GUIDED_STEPS, 64, Divergence::Exact),
+            &device,
+        );
         eprintln!("D=2 q={q}: guards acted in {} of {GUIDED_STEPS} RK4 steps", out.guard_steps);
         assert!(out.guard_steps >= 900, "D=2 q={q}: guards acted in only {} steps", out.guard_steps);
         assert!(out.samples.iter().flatten().chain(out.logp.iter().flatten()).all(|v| v.is_finite()));
@@ -338,7 +366,8 @@ fn every_method_costs_the_plain_odes_evaluations() {
         for solver in [Solver::Euler, Solver::Heun, Solver::Rk4] {
             let plain = run(g.clone(), settings(Method::Plain, solver, 16, 4, Divergence::Off), &device).nfe;
             assert_eq!(plain, 16 * solver.stages());
-            for m in [Method::Prior { q: 0.3 }, Method::Dg { q: 0.3 }, Method::Dg { q: 0.7 }] {
+            for m in [Method::Prior { q: 0.3 }, Method::Dg { q: 0.3, start: None }, Method::Dg { q: 0.7, start: None }]
+            {
                 assert_eq!(run(g.clone(), settings(m, solver, 16, 4, Divergence::Off), &device).nfe, plain, "{m:?}");
             }
         }
@@ -354,7 +383,7 @@ fn a_batch_split_in_two_runs_gives_the_same_samples() {
     let device = cpu_f64();
     let noise = Noise { level: 0.5, from: -10.0, to: 2.0 };
     let cases = [
-        (Method::Dg { q: 0.3 }, Solver::Heun, Divergence::Hutchinson { probes: 2 }),
+        (Method::Dg { q: 0.3, start: None }, Solver::Heun, Divergence::Hutchinson { probes: 2 }),
         (Method::Sdg { q: 0.4, noise, exact: true }, Solver::Euler, Divergence::Hutchinson { probes: 1 }),
         (Method::DgExact { target_logp: -3.0 }, Solver::Rk4, Divergence::Exact),
         (Method::Prior { q: 0.7 }, Solver::Euler, Divergence::Exact),

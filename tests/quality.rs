@@ -138,7 +138,8 @@ fn shipped_classifier_recognises_test_garments() {
 fn fashion_samples_are_the_garments_asked_for() {
     let device = cpu(Precision::F32).unwrap();
     let model = dg::nets::open("fashion", Path::Linear, &Conditioning::default(), &device).unwrap();
-    let settings = Settings { method: Method::Dg { q: 0.5 }, steps: 24, batch: 40, seed: 11, ..Default::default() };
+    let settings =
+        Settings { method: Method::Dg { q: 0.5, start: None }, steps: 24, batch: 40, seed: 11, ..Default::default() };
     let mut s = Sampler::new(Rc::clone(&model), settings, &device).unwrap();
     s.run();
     let samples = s.finish().unwrap().samples;
@@ -159,7 +160,13 @@ fn half_precision_weights_sample_like_the_f32_ones() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/models");
     let run = |file: &str| {
         let model = dg::nets::open(&format!("{dir}/{file}"), Path::Linear, &Conditioning::default(), &device).unwrap();
-        let settings = Settings { method: Method::Dg { q: 0.5 }, steps: 12, batch: 20, seed: 5, ..Default::default() };
+        let settings = Settings {
+            method: Method::Dg { q: 0.5, start: None },
+            steps: 12,
+            batch: 20,
+            seed: 5,
+            ..Default::default()
+        };
         let mut s = Sampler::new(model, settings, &device).unwrap();
         s.run();
         s.finish().unwrap().samples.concat()

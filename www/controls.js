@@ -51,6 +51,8 @@ const HINTS = {
   target: "The log p every sample is steered to.",
   class: "Which class to draw: a garment (Fashion-MNIST) or an emoji group (emoji); none, the unconditional model.",
   compare: "Several q values side by side, from the same starting noise (e.g. 0.2,0.5,0.8).",
+  dgStart:
+    "Where on λ DG starts to push: auto, from -2 for the image models (pushed earlier, low q turns to speckle), the whole path for the 2-D lab.",
   noise: "When SDG adds noise: early shapes structure, late adds detail.",
   strength: "How much noise SDG adds (blank: the window's preset).",
   noiseWindow: "SDG's custom noise window, from and to on λ.",
@@ -70,6 +72,7 @@ const HINTS = {
 const ESSENTIAL = ["view", "model", "method", "q", "target", "class"];
 const ADVANCED = [
   "compare",
+  "dgStart",
   "noise",
   "strength",
   "noiseWindow",
@@ -96,6 +99,7 @@ const INPUTS = {
   q: ["q", 'type="range" min="0.01" max="0.99" step="0.01"'],
   target: ["target log p", 'type="number" step="0.5"'],
   compare: ["compare q side by side", 'placeholder="e.g. 0.2,0.5,0.8"'],
+  dgStart: ["DG starts at λ", 'placeholder="auto"'],
   strength: ["SDG strength", 'type="number" step="0.05" min="0" placeholder="preset"'],
   steps: ["steps", 'type="number" min="1"'],
   seed: ["seed", 'type="number" min="0"'],

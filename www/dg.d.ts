@@ -20,6 +20,10 @@ export interface MountOptions {
   method?: Method;
   /** The log p quantile to aim at, strictly between 0 and 1 (prior, dg, sdg). */
   q?: NumberLike;
+  /** Where on λ DG's push starts (dg): "auto" (default) starts the image models at -2, where
+   * earlier pushes turn low q into speckle, and the 2-D lab at lambdaMin (the paper's whole
+   * path); a number is that λ. */
+  dgStart?: "auto" | NumberLike;
   /** The log p every sample is steered to (dg-exact). */
   target?: NumberLike;
   /** SDG's noise window: the authors' early or late preset, or noiseFrom..noiseTo. */

@@ -1,7 +1,7 @@
 // The short text beside the picture: what the visitor is looking at, in words, for the
 // chosen model, method and lanes. No DOM.
 import { imageModelOf } from "./models.js";
-import { usesQ } from "./settings.js";
+import { dgStartOf, usesQ } from "./settings.js";
 
 const METHODS = {
   plain: "the plain ODE (no guidance): samples land at whatever log p they happen to have",
@@ -26,9 +26,18 @@ function sizeOf(image) {
   return `${image.side}×${image.side}${colour}`;
 }
 
+/** DG's words, with where its push starts when that is not the whole path. */
+function methodWords(options) {
+  const start = options.method === "dg" ? dgStartOf(options) : null;
+  if (start === null || start <= Number(options.lambdaMin ?? -10)) {
+    return METHODS[options.method] ?? "";
+  }
+  return `Density Guidance: the plain ODE lays down the shapes up to λ = ${start}, then log p is held at its q-quantile down to the data`;
+}
+
 /** A few sentences on what a run with `options` over the lanes `qs` shows. */
 export function describe(options, qs) {
-  const how = METHODS[options.method] ?? "";
+  const how = methodWords(options);
   const image = imageModelOf(options.model);
   const images = image !== undefined;
   const subject = images

@@ -12,6 +12,7 @@ const IMAGE_MODELS = {
     items: "garments",
     channels: 1,
     side: 28,
+    dgStart: -2,
     classes: ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"],
   },
   emoji: {
@@ -19,6 +20,7 @@ const IMAGE_MODELS = {
     items: "images",
     channels: 3,
     side: 32,
+    dgStart: -2,
     // the groups of Unicode's emoji-test.txt, in its order (label 9 is the null label)
     classes: [
       "Smileys & Emotion",
@@ -36,9 +38,18 @@ const IMAGE_MODELS = {
 
 export const MODELS = [...LAB_MODELS, ...Object.keys(IMAGE_MODELS)];
 
-/** An image model's description ({title, items, channels, side, classes}), or undefined. */
+/** An image model's description ({title, items, channels, side, dgStart, classes}), or
+ * undefined. `dgStart`: the λ where DG's push starts when the page picks it ("auto"); pushed
+ * from the start of the path, a trained image model's low-q samples turn into speckle
+ * (docs/findings.md). */
 export function imageModelOf(model) {
   return Object.hasOwn(IMAGE_MODELS, model) ? IMAGE_MODELS[model] : undefined;
+}
+
+/** The λ where DG's push starts under dgStart "auto": the image model's, else null (the
+ * whole path, the paper's form). */
+export function autoDgStartOf(model) {
+  return imageModelOf(model)?.dgStart ?? null;
 }
 
 /** A model's class names (none for the 2-D lab). */

@@ -2,7 +2,7 @@
 // sampler takes. Every bad value throws an Error that names the setting
 // ("invalid q: must lie strictly between 0 and 1, got 1.5"). No DOM, no wasm.
 
-import { classesOf, MODELS } from "./models.js";
+import { autoDgStartOf, classesOf, MODELS } from "./models.js";
 
 export { dimOf, LAB_MODELS, MODELS, weightsFile } from "./models.js";
 
@@ -33,6 +33,7 @@ export const DEFAULTS = {
   model: "moons",
   method: "dg",
   q: 0.4,
+  dgStart: "auto",
   target: -2.5,
   noise: "late",
   strength: "",
@@ -73,6 +74,7 @@ const APPLIES = {
   method: (options) => ownMethod(options),
   q: (options) => usesQ(options.method) || !ownMethod(options),
   compare: (options) => usesQ(options.method) && (options.view ?? "samples") === "samples",
+  dgStart: (options) => ownMethod(options) && options.method === "dg",
   target: (options) => ownMethod(options) && options.method === "dg-exact",
   noise: (options) => ownMethod(options) && options.method === "sdg",
   strength: (options) => ownMethod(options) && options.method === "sdg",
@@ -102,14 +104,15 @@ export function applicableOptions(options) {
 }
 
 /** What the bare page (no query) runs at once: the paper's point in one picture, the same
- * four Fashion-MNIST starts at a low, a middle and a high q. On the backend `auto` picks: the
+ * four Fashion-MNIST starts at a low, a middle and a high q, DG pushing from λ = -2 (the
+ * model's "auto"; at 32 steps 1 sample of 200 is speckled at q = 0.2, docs/page.md). On the backend `auto` picks: the
  * CPU backend beside a software adapter, else the faster as measured for this model and batch
  * (about a second, once per device and build; see backend-choice.js). */
 export const FIRST_VISIT = {
   model: "fashion",
   method: "dg",
   q: 0.5,
-  compare: "0.4,0.6,0.8",
+  compare: "0.2,0.5,0.8",
   batch: 4,
   steps: 32,
   backend: "auto",
@@ -161,14 +164,26 @@ function sdgNoiseOf(options) {
   return { ...preset, level };
 }
 
+/** The λ where DG's push starts, or null for the whole path: "auto" (or blank) takes the
+ * model's (models.js), a number is that λ. */
+export function dgStartOf(options) {
+  const start = options.dgStart ?? "auto";
+  if (isBlank(start) || start === "auto") {
+    return autoDgStartOf(options.model);
+  }
+  return numberOf("dgStart", start);
+}
+
 function methodOf(options, q) {
   switch (options.method) {
     case "plain":
       return { method: "plain" };
     case "prior":
       return { method: "prior", q };
-    case "dg":
-      return { method: "dg", q };
+    case "dg": {
+      const start = dgStartOf(options);
+      return start === null ? { method: "dg", q } : { method: "dg", q, start };
+    }
     case "dg-exact":
       return { method: "dg-exact", target_logp: numberOf("target", options.target) };
     case "sdg":

@@ -3,7 +3,7 @@
 //!
 //! Every guided form is `ṽ = v + ½σ²(η-1)·s` with `η - 1 = 2c/‖σs‖²`, where `c` is the
 //! requested excess rate of log p in nats per unit λ over the plain flow's `-div v`:
-//! - DG, quantile rule: `c = ½Q`, `Q = sqrt(2D)·Φ⁻¹(q)`;
+//! - DG, quantile rule: `c = ½Q`, `Q = sqrt(2D)·Φ⁻¹(q)` (from `start` on, if one is set);
 //! - DG, exact target: `c = div v + b`, `b = (L* - log p_start)/(λ_max - λ_min)`;
 //! - SDG: `c = ½Q - ½φ²Δ̂`, which cancels the Itô push of score-orthogonal noise.
 
@@ -108,8 +108,14 @@ pub enum Method {
     Plain,
     /// Prior Guidance: the latent rescaled to the chi quantile `1 - q`, then the plain ODE.
     Prior { q: f64 },
-    /// Density Guidance, quantile rule.
-    Dg { q: f64 },
+    /// Density Guidance, quantile rule. `start`: the λ from which the push acts; `None` is the
+    /// paper's form, the whole path. On a trained image model the push at high noise is what
+    /// turns into speckle (docs/findings.md), so the page's image runs start it later.
+    Dg {
+        q: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        start: Option<f64>,
+    },
     /// Density Guidance to an exact final log-density (needs a divergence).
     DgExact { target_logp: f64 },
     /// Stochastic Density Guidance; `exact` removes the `ŝᵀHŝ` bias (SPEC 6).
@@ -120,7 +126,14 @@ impl Method {
     pub fn validate(&self) -> Result<()> {
         match *self {
             Method::Plain => Ok(()),
-            Method::Prior { q } | Method::Dg { q } => check_q(q).map(drop),
+            Method::Prior { q } => check_q(q).map(drop),
+            Method::Dg { q, start } => {
+                check_q(q)?;
+                if let Some(start) = start {
+                    finite("dg-start", start)?;
+                }
+                Ok(())
+            }
             Method::DgExact { target_logp } => finite("target-logp", target_logp).map(drop),
             Method::Sdg { q, noise, .. } => {
                 check_q(q)?;
@@ -212,7 +225,10 @@ impl Guidance {
             Method::Plain | Method::Prior { .. } => {
                 return Rates { x: v, logp: plain.clone(), plain, guarded: Tensor::zeros([1], &device), score: s };
             }
-            Method::Dg { q } => (Excess::Constant(quantile_rate(q, d)), None),
+            Method::Dg { start: Some(start), .. } if lambda < start => {
+                return Rates { x: v, logp: plain.clone(), plain, guarded: Tensor::zeros([1], &device), score: s };
+            }
+            Method::Dg { q, .. } => (Excess::Constant(quantile_rate(q, d)), None),
             Method::DgExact { .. } => {
                 let b = self.target_rate.clone().expect("set by the sampler");
                 (Excess::PerSample(b - plain.clone()), None)

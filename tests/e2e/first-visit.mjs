@@ -112,7 +112,7 @@ export async function firstVisit(browser, pageUrl, artifacts) {
   assert.ok(firstDrawn > 0, "no time of the first drawn step");
   const legend = await page.locator(".dg-legend li").allTextContents();
   assert.equal(legend.length, 3, `one legend entry per lane: ${legend}`);
-  assert.ok((await page.locator(".dg-explain").textContent()).includes("q = 0.4, 0.6, 0.8"), "no text on the lanes");
+  assert.ok((await page.locator(".dg-explain").textContent()).includes("q = 0.2, 0.5, 0.8"), "no text on the lanes");
   await page.screenshot({ path: join(artifacts, "first-visit.png") });
 
   await checkAccessibility(page);

@@ -229,16 +229,29 @@ try {
   }
   sectionDone("DG on the CPU backend");
 
-  // 2. side by side: the same latents at three q, ordered log p
+  // 2. side by side: the same latents at three q, ordered log p; DG pushing from λ = -2 (the
+  //    image model's auto start) lowers log p at q = 0.2 by less than over the whole path
   {
-    const { record, error } = await runAt(
-      "model=fashion&method=dg&compare=0.2,0.5,0.8&steps=8&batch=4&backend=cpu&class=7",
-    );
+    const sideBySide = "model=fashion&method=dg&compare=0.2,0.5,0.8&steps=8&batch=4&backend=cpu&class=7";
+    const { record, error } = await runAt(sideBySide);
     assert.equal(error, "", error);
     const means = record.lanes.map((lane) => mean(lane.logp_final));
     console.log(`side by side q=0.2/0.5/0.8: mean log p ${means.map((value) => value.toFixed(1)).join(" / ")}`);
     assert.ok(means[0] < means[1] && means[1] < means[2], `side-by-side log p not increasing with q: ${means}`);
     await page.locator("#demo").screenshot({ path: join(artifacts, "fashion-side-by-side.png") });
+    const whole = await runAt(`${sideBySide}&dgStart=-10`);
+    assert.equal(whole.error, "", whole.error);
+    const wholeMeans = whole.record.lanes.map((lane) => mean(lane.logp_final));
+    console.log(
+      `the same, DG over the whole path: mean log p ${wholeMeans.map((value) => value.toFixed(1)).join(" / ")}`,
+    );
+    // the q = 0.5 lanes are the plain ODE either way; at q = 0.2 the whole path's push adds
+    // ½Q·8 = -133 nats of the rule's own excess (D = 784) on top of its divergence's
+    assert.ok(
+      Math.abs(wholeMeans[1] - means[1]) < 1e-6 * Math.abs(means[1]) + 1e-3,
+      `q = 0.5 differs: ${means[1]}, ${wholeMeans[1]}`,
+    );
+    assert.ok(wholeMeans[0] < means[0] - 100, `whole-path DG at q = 0.2 not lower: ${wholeMeans[0]} vs ${means[0]}`);
   }
   sectionDone("side by side");
 
@@ -255,6 +268,7 @@ try {
     ["model=moons&weights=models/README.md", "model weights"],
     ["model=moons&weights=models/missing.safetensors", "invalid weights"],
     ["method=dg&compare=0.2,2", "invalid q"],
+    ["method=dg&dgStart=soon", "invalid dgStart"],
     ["backend=tpu", "invalid backend"],
     ["model=moons&class=3", "invalid class"],
     ["workers=9", "invalid workers"],

@@ -290,6 +290,10 @@ struct MethodArgs {
     /// Quantile: larger is a higher log-density, smoother.
     #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
     q: f64,
+    /// DG: the λ at which the push starts (absent: the whole path, the paper's form). On the
+    /// Fashion-MNIST model, -2 keeps low q free of speckle (docs/findings.md).
+    #[arg(long, allow_negative_numbers = true)]
+    dg_start: Option<f64>,
     /// Final log p for dg-exact.
     #[arg(long, allow_negative_numbers = true)]
     target_logp: Option<f64>,
@@ -307,7 +311,7 @@ impl MethodArgs {
         Ok(match self.method.as_str() {
             "plain" => Method::Plain,
             "prior" => Method::Prior { q },
-            "dg" => Method::Dg { q },
+            "dg" => Method::Dg { q, start: self.dg_start },
             "dg-exact" => Method::DgExact {
                 target_logp: self
                     .target_logp
@@ -478,7 +482,7 @@ fn bench(common: &Common, repeats: usize, logp: &str, only: &str) -> Result<Valu
     let all = [
         ("plain", Method::Plain),
         ("prior", Method::Prior { q: 0.7 }),
-        ("dg", Method::Dg { q: 0.3 }),
+        ("dg", Method::Dg { q: 0.3, start: None }),
         ("sdg", Method::Sdg { q: 0.3, noise: Noise::LATE, exact: false }),
     ];
     let wanted: Vec<&str> = only.split(',').map(str::trim).collect();

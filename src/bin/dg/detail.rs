@@ -43,6 +43,8 @@ pub struct Detail {
     pub gaussian: bool,
     /// DG's q values, each in (0, 1).
     pub qs: Vec<f64>,
+    /// The λ at which DG's push starts (`None`: the whole path).
+    pub dg_start: Option<f64>,
 }
 
 /// The data set a model was trained on: a shipped model's name, or the `data` of a weights
@@ -143,9 +145,12 @@ pub fn run(a: Detail) -> Result<Value> {
     let classes = class_names.len();
     let n = a.per_class * classes;
     let path = format!("{}/results.json", a.out);
-    let settings = json!({
+    let mut settings = json!({
         "model": a.model, "per_class": a.per_class, "steps": a.steps, "seed": a.seed, "gaussian": a.gaussian,
     });
+    if let Some(start) = a.dg_start {
+        settings["dg_start"] = json!(start);
+    }
     let mut results = std::fs::read_to_string(&path)
         .ok()
         .and_then(|t| serde_json::from_str::<Value>(&t).ok())
@@ -165,7 +170,7 @@ pub fn run(a: Detail) -> Result<Value> {
         write(&path, serde_json::to_string(&results).expect("json").as_bytes())?;
     }
     let configs: Vec<(String, Method)> = std::iter::once(("plain".to_string(), Method::Plain))
-        .chain(a.qs.iter().map(|&q| (format!("dg q={q}"), Method::Dg { q })))
+        .chain(a.qs.iter().map(|&q| (format!("dg q={q}"), Method::Dg { q, start: a.dg_start })))
         .collect();
     for (name, method) in &configs {
         if results.get(name).is_some() {

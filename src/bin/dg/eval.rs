@@ -71,6 +71,18 @@ pub struct EvalArgs {
     /// DG's q values in the per-class evaluation, comma-separated (default 0.2,0.3,0.5,0.7,0.8).
     #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     qs: Option<Vec<f64>>,
+    /// The λ at which every DG run's push starts (SPEC 5; absent: the whole path, the paper's
+    /// form). -2 keeps Fashion-MNIST's low-q samples free of speckle (docs/findings.md).
+    #[arg(long, allow_negative_numbers = true)]
+    dg_start: Option<f64>,
+}
+
+/// `method` with DG's push starting at `start`; other methods as they are.
+pub fn started(method: Method, start: Option<f64>) -> Method {
+    match method {
+        Method::Dg { q, .. } => Method::Dg { q, start },
+        other => other,
+    }
 }
 
 const QS: [f64; 5] = [0.3, 0.4, 0.5, 0.6, 0.7];
@@ -80,11 +92,11 @@ const DG_NARROW: [f64; 2] = [0.45, 0.55];
 fn configs() -> Vec<(String, Method)> {
     let mut out = vec![("plain".to_string(), Method::Plain)];
     out.extend(QS.iter().map(|&q| (format!("pg q={q}"), Method::Prior { q })));
-    out.extend(QS.iter().map(|&q| (format!("dg q={q}"), Method::Dg { q })));
+    out.extend(QS.iter().map(|&q| (format!("dg q={q}"), Method::Dg { q, start: None })));
     // PG barely moves log p over QS: its extremes and DG near 0.5 make the two ranges overlap,
     // so quality can be compared at matching log p
     out.extend(PG_WIDE.iter().map(|&q| (format!("pg q={q}"), Method::Prior { q })));
-    out.extend(DG_NARROW.iter().map(|&q| (format!("dg q={q}"), Method::Dg { q })));
+    out.extend(DG_NARROW.iter().map(|&q| (format!("dg q={q}"), Method::Dg { q, start: None })));
     out.push(("sdg early q=0.5".into(), Method::Sdg { q: 0.5, noise: Noise::EARLY, exact: false }));
     out.push(("sdg late q=0.5".into(), Method::Sdg { q: 0.5, noise: Noise::LATE, exact: false }));
     out
@@ -92,8 +104,11 @@ fn configs() -> Vec<(String, Method)> {
 
 /// CFG scales and the methods run at each.
 const CFG_SCALES: [f64; 4] = [0.0, 1.0, 2.0, 3.0];
-const CFG_METHODS: [(&str, Method); 3] =
-    [("plain", Method::Plain), ("dg q=0.3", Method::Dg { q: 0.3 }), ("dg q=0.7", Method::Dg { q: 0.7 })];
+const CFG_METHODS: [(&str, Method); 3] = [
+    ("plain", Method::Plain),
+    ("dg q=0.3", Method::Dg { q: 0.3, start: None }),
+    ("dg q=0.7", Method::Dg { q: 0.7, start: None }),
+];
 
 struct Ctx {
     args: EvalArgs,
@@ -243,8 +258,17 @@ pub fn run(args: EvalArgs) -> Result<Value> {
     if args.detail || args.model == "emoji" {
         let (model, out, per_class, steps, seed) = (args.model, args.out, args.per_class, args.steps, args.seed);
         let gaussian = args.gaussian;
-        let qs = args.qs.unwrap_or_else(|| super::detail::QS.to_vec());
-        return super::detail::run(super::detail::Detail { model, out, per_class, steps, seed, gaussian, qs });
+        let (qs, dg_start) = (args.qs.unwrap_or_else(|| super::detail::QS.to_vec()), args.dg_start);
+        return super::detail::run(super::detail::Detail {
+            model,
+            out,
+            per_class,
+            steps,
+            seed,
+            gaussian,
+            qs,
+            dg_start,
+        });
     }
     if args.report_only {
         let path = format!("{}/results.json", args.out);
@@ -271,10 +295,13 @@ pub fn run(args: EvalArgs) -> Result<Value> {
     let (features, pred) = classifier.classify(&test_rows, &device)?;
     let accuracy = dg::training::classifier::agreement(&pred, &labels);
     let reference = Moments::of(&features)?;
-    let settings = json!({
+    let mut settings = json!({
         "model": args.model, "samples": args.samples, "logp_samples": args.logp_samples, "cfg_samples": args.cfg_samples, "steps": args.steps,
         "batch": args.batch, "seed": args.seed, "backend": args.backend, "solver": "euler",
     });
+    if let Some(start) = args.dg_start {
+        settings["dg_start"] = json!(start);
+    }
     let path = format!("{}/results.json", args.out);
     let mut results = std::fs::read_to_string(&path)
         .ok()
@@ -291,12 +318,14 @@ pub fn run(args: EvalArgs) -> Result<Value> {
         let (fa, fb) = features.split_at(features.len() / 2);
         Ok(json!({ "frechet_half_vs_half": frechet_distance(&Moments::of(fa)?, &Moments::of(fb)?) }))
     })?;
+    let start = ctx.args.dg_start;
     for (name, method) in configs() {
-        let (n, enc) = (ctx.args.samples, ctx.args.logp_samples);
+        let (method, n, enc) = (started(method, start), ctx.args.samples, ctx.args.logp_samples);
         ctx.once(&format!("config {name}"), |c| c.measure(&name, method, 1.0, n, enc, &name))?;
     }
     for w in CFG_SCALES {
         for (name, method) in CFG_METHODS {
+            let method = started(method, start);
             let (n, key) = (ctx.args.cfg_samples, format!("cfg {w} {name}"));
             ctx.once(&key, |c| c.measure(name, method, w, n, n, &key))?;
         }
@@ -312,14 +341,14 @@ fn trajectories(c: &Ctx) -> Result<Value> {
     let model = c.model(1.0)?;
     let runs = [
         ("plain", Method::Plain),
-        ("dg q=0.3", Method::Dg { q: 0.3 }),
-        ("dg q=0.7", Method::Dg { q: 0.7 }),
+        ("dg q=0.3", Method::Dg { q: 0.3, start: None }),
+        ("dg q=0.7", Method::Dg { q: 0.7, start: None }),
         ("sdg late q=0.5", Method::Sdg { q: 0.5, noise: Noise::LATE, exact: false }),
         ("sdg early q=0.5", Method::Sdg { q: 0.5, noise: Noise::EARLY, exact: false }),
     ];
     let mut out = serde_json::Map::new();
     for (name, method) in runs {
-        let mut settings = c.settings(method, 0, Divergence::Hutchinson { probes: 1 });
+        let mut settings = c.settings(started(method, c.args.dg_start), 0, Divergence::Hutchinson { probes: 1 });
         settings.batch = 20;
         let mut s = Sampler::new(model.clone(), settings, &c.device)?;
         let mut points = vec![json!([s.lambda(), mean_se(&host1(s.state().logp.clone())?).0])];
@@ -382,8 +411,8 @@ fn report(r: &Value, out: &str) -> Result<()> {
     let s = &r["settings"];
     let _ = writeln!(
         md,
-        "# Density guidance on Fashion-MNIST, measured\n\nWritten by `dg eval --out {out} --samples {} --logp-samples {} --cfg-samples {} --steps {} --batch {} --seed {}` \
-         (model `{}`, Euler, λ from -10 to 10, f32 on the {} backend). Samples are class-conditional with the ten classes \
+        "# Density guidance on Fashion-MNIST, measured\n\nWritten by `dg eval --out {out} --samples {} --logp-samples {} --cfg-samples {} --steps {} --batch {} --seed {}{}` \
+         (model `{}`, Euler, λ from -10 to 10, f32 on the {} backend{}). Samples are class-conditional with the ten classes \
          in turn (sample i is of class i mod 10) and the same latents for every method.\n",
         s["samples"],
         s["logp_samples"],
@@ -391,8 +420,10 @@ fn report(r: &Value, out: &str) -> Result<()> {
         s["steps"],
         s["batch"],
         s["seed"],
+        s["dg_start"].as_f64().map(|v| format!(" --dg-start {v}")).unwrap_or_default(),
         s["model"].as_str().unwrap_or(""),
-        s["backend"].as_str().unwrap_or("")
+        s["backend"].as_str().unwrap_or(""),
+        s["dg_start"].as_f64().map(|v| format!("; DG's push acts from λ = {v} on, plain before")).unwrap_or_default()
     );
     let _ = writeln!(
         md,
