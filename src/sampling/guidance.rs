@@ -108,9 +108,10 @@ pub enum Method {
     Plain,
     /// Prior Guidance: the latent rescaled to the chi quantile `1 - q`, then the plain ODE.
     Prior { q: f64 },
-    /// Density Guidance, quantile rule. `start`: the λ from which the push acts; `None` is the
-    /// paper's form, the whole path. On a trained image model the push at high noise is what
-    /// turns into speckle (docs/findings.md), so the page's image runs start it later.
+    /// Density Guidance, quantile rule. `start`: the λ from which the push acts (SPEC 5.3);
+    /// `None` is the paper's form, the whole path. On a trained image model the push at high
+    /// noise is what turns into speckle (docs/findings.md), so the page's image runs start it
+    /// later.
     Dg {
         q: f64,
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -96,7 +96,7 @@ enum Command {
 
 #[derive(Args)]
 struct TrainArgs {
-    /// moons, 8gaussians, checkerboard, gmm or fashion.
+    /// moons, 8gaussians, checkerboard, gmm, fashion or emoji.
     #[arg(long)]
     data: String,
     /// The weights file to write (e.g. models/moons.safetensors).
@@ -115,7 +115,7 @@ struct TrainArgs {
     ema: f64,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// MLP width (2-D) or U-Net base channels (fashion).
+    /// MLP width (2-D) or U-Net base channels (fashion, emoji).
     #[arg(long)]
     width: Option<usize>,
     #[arg(long, default_value_t = 0.1)]
