@@ -1,7 +1,7 @@
 //! The training convolution (src/conv_op.rs, a burn backend extension on the blocked kernels)
 //! against burn flex's own conv2d under autodiff, in f32: the output and the gradients with
 //! respect to the input, the weight and the bias, over random shapes; and the fused SiLU
-//! (src/silu_op.rs) against burn's.
+//! (src/silu_op.rs) and group norm (src/norm_op.rs) against burn's.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
@@ -86,4 +86,53 @@ fn fused_silu_and_its_gradient_match_flex_autodiff() {
             assert!(e < 1e-5, "{n} elements: {name} off by {e:e}");
         }
     }
+}
+
+#[test]
+fn fused_group_norm_and_its_gradients_match_flex_autodiff() {
+    let d = cpu(Precision::F32).unwrap();
+    let mut rng = Rng(0x5851_f42d_4c95_7f2d);
+    let mut worst = [0f64; 4];
+    // the U-Net's shapes (groups of 8 or fewer channels, 28 to 7 pixels a side) and odd ones
+    for (n, c, groups, side) in [(64, 16, 4, 28), (64, 64, 8, 7), (3, 48, 8, 14), (1, 6, 3, 5), (5, 1, 1, 9)] {
+        let norm = burn::nn::GroupNormConfig::new(groups, c).init(&d);
+        // γ and β away from 1 and 0, an input off-centre and scaled, as activations are
+        let gamma = tensor(rng.vec(c).into_iter().map(|v| 1.0 + v).collect(), [c], &d);
+        let beta = tensor(rng.vec(c), [c], &d);
+        let x =
+            tensor(rng.vec(n * c * side * side).into_iter().map(|v| 3.0 * v + 0.5).collect(), [n, c, side, side], &d);
+        let r = tensor(rng.vec(n * c * side * side), [n, c, side, side], &d);
+        let run = |fused: bool| {
+            let (xa, ga, ba) = (
+                x.clone().autodiff().require_grad(),
+                gamma.clone().autodiff().require_grad(),
+                beta.clone().autodiff().require_grad(),
+            );
+            let y = if fused {
+                dg::nets::norm_op::fused_group_norm(xa.clone(), ga.clone(), ba.clone(), groups, norm.epsilon)
+            } else {
+                // burn's own module, with the same γ and β as parameters
+                let module = burn::nn::GroupNorm {
+                    gamma: Some(burn::module::Param::from_tensor(ga.clone())),
+                    beta: Some(burn::module::Param::from_tensor(ba.clone())),
+                    ..norm.clone()
+                };
+                module.forward(xa.clone())
+            };
+            let grads = (y.clone() * r.clone().autodiff()).sum().backward();
+            [
+                host(y.inner()),
+                host(xa.grad(&grads).unwrap()),
+                host(ga.grad(&grads).unwrap()),
+                host(ba.grad(&grads).unwrap()),
+            ]
+        };
+        let (fused, reference) = (run(true), run(false));
+        for (i, name) in ["output", "input gradient", "γ gradient", "β gradient"].iter().enumerate() {
+            let e = rel_err(&fused[i], &reference[i]);
+            assert!(e < 1e-5, "n {n}, {c} channels in {groups} groups, {side}×{side}: {name} off by {e:e}");
+            worst[i] = worst[i].max(e);
+        }
+    }
+    eprintln!("worst relative errors (output, dx, dγ, dβ): {worst:?}");
 }

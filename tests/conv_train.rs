@@ -1,8 +1,8 @@
 //! The kernels against burn flex's own operators (`DG_HOST_KERNELS=0`): a few flow-matching
 //! steps of the Fashion-MNIST U-Net (Adam, as `dg train` takes them) from the same initial
-//! weights and batches, with the convolutions and SiLU on the kernels (src/conv_op.rs,
-//! src/silu_op.rs) and on flex, give the same loss at every step; the host U-Net
-//! (src/host_net.rs) on the shipped weights gives flex's velocity.
+//! weights and batches, with the convolutions, group norm and SiLU fused (src/nets/conv_op.rs,
+//! norm_op.rs, silu_op.rs) and on flex, give the same loss at every step; the host U-Net
+//! (src/nets/host.rs) on the shipped weights gives flex's velocity.
 //! One test alone in its binary, because it sets an environment variable.
 #![cfg(not(target_arch = "wasm32"))]
 

@@ -2,7 +2,7 @@
 //! matching (SPEC 1): an MLP for the 2-D lab ([`mlp`]) and a class-conditional U-Net for images
 //! ([`unet`]); their weights files ([`weights`]); and the U-Net's CPU fast path, from the
 //! bottom up: hand-written kernels ([`kernels`], which also decide where they serve), burn
-//! backend extensions that train on them ([`conv_op`], [`silu_op`]) and the inference path
+//! backend extensions that train on them ([`conv_op`], [`norm_op`], [`silu_op`]) and the inference path
 //! ([`host`]). This module resolves names to score models for the CLI and the page. Builds on
 //! [`crate::sampling`]'s traits; knows nothing of training or the browser.
 
@@ -10,6 +10,7 @@ pub mod conv_op;
 pub mod host;
 pub mod kernels;
 pub mod mlp;
+pub mod norm_op;
 pub mod silu_op;
 pub(crate) mod time;
 pub mod unet;

@@ -3,6 +3,7 @@
 //! [`Conditioned`], the network with the labels and classifier-free guidance a run asks for.
 
 use crate::nets::conv_op::forward as conv;
+use crate::nets::norm_op::forward as norm;
 use crate::nets::silu_op::silu;
 use crate::nets::time::{noise_fraction, time_features};
 use crate::sampling::score::{Predictor, Rows};
@@ -56,9 +57,9 @@ impl ResBlock {
     }
 
     fn forward(&self, x: Tensor<4>, emb: Tensor<2>) -> Tensor<4> {
-        let h = conv(&self.conv1, silu(self.norm1.forward(x.clone())));
+        let h = conv(&self.conv1, silu(norm(&self.norm1, x.clone())));
         let h = h + self.emb.forward(silu(emb)).unsqueeze_dim::<3>(2).unsqueeze_dim::<4>(3);
-        let h = conv(&self.conv2, silu(self.norm2.forward(h)));
+        let h = conv(&self.conv2, silu(norm(&self.norm2, h)));
         let skip = match &self.skip {
             Some(c) => conv(c, x),
             None => x,
@@ -172,7 +173,7 @@ impl UNet {
         let m = self.mid.forward(conv(&self.pool2, h2.clone()), emb.clone());
         let u2 = self.up2.forward(Tensor::cat(vec![upsample(m), h2], 1), emb.clone());
         let u1 = self.up1.forward(Tensor::cat(vec![upsample(u2), h1], 1), emb);
-        conv(&self.conv_out, silu(self.norm_out.forward(u1)))
+        conv(&self.conv_out, silu(norm(&self.norm_out, u1)))
     }
 }
 
