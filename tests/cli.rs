@@ -300,3 +300,39 @@ fn eval_detail_refuses_q_outside_the_open_interval() {
         assert!(err.contains("qs") && err.contains("(0, 1)"), "{qs}: '{err}' does not name qs and its range");
     }
 }
+
+/// A safetensors file's tensors by name, each as its dtype, shape and bytes (the header's
+/// metadata, whose key order varies from run to run, left out).
+fn tensors(bytes: &[u8]) -> std::collections::BTreeMap<String, (Value, Vec<u8>)> {
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Map<String, Value> = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let data = &bytes[8 + n..];
+    header
+        .into_iter()
+        .filter(|(name, _)| name != "__metadata__")
+        .map(|(name, info)| {
+            let [a, b] = [0, 1].map(|i| info["data_offsets"][i].as_u64().unwrap() as usize);
+            let kind = serde_json::json!([info["dtype"], info["shape"]]);
+            (name, (kind, data[a..b].to_vec()))
+        })
+        .collect()
+}
+
+/// `dg train` is reproducible: two runs with the same seed write the same weights, bit for bit
+/// (the initial weights and the batches both follow `--seed`), and another seed others.
+#[test]
+fn training_twice_with_one_seed_gives_the_same_weights() {
+    let dir = std::env::temp_dir().join(format!("dg-cli-train-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let weights = |name: &str, seed: &str| {
+        let out = dir.join(name).to_string_lossy().into_owned();
+        let args = ["train", "--data", "moons", "--width", "16", "--steps", "8", "--batch", "32", "--seed", seed];
+        let (code, _, err) = dg(&[&args[..], &["--out", &out]].concat());
+        assert_eq!(code, 0, "{err}");
+        tensors(&std::fs::read(&out).unwrap())
+    };
+    let (a, b, c) = (weights("a.safetensors", "3"), weights("b.safetensors", "3"), weights("c.safetensors", "4"));
+    assert!(a == b, "two runs with seed 3 wrote different weights");
+    assert!(a != c, "seeds 3 and 4 wrote the same weights");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

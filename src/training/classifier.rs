@@ -110,6 +110,7 @@ pub fn train(
         return Err(Error::invalid(if steps == 0 { "steps" } else { "batch" }, "must be at least 1"));
     }
     let ad = device.clone().autodiff();
+    ad.seed(seed);
     let mut net = Classifier::new(&ad);
     let mut optim: ModuleOptimizer = AdamConfig::new().init();
     let mut rng = HostRng::new(seed);

@@ -184,6 +184,8 @@ pub fn train(cfg: &TrainConfig, device: &Device, mut progress: impl FnMut(&Progr
         return Err(Error::invalid("arch", format!("the U-Net's {c:?} does not fit {}'s images", cfg.data)));
     }
     let ad = device.clone().autodiff();
+    // the initial weights come from the backend's generator: seeded, a run is reproducible
+    ad.seed(cfg.seed);
     match (Net::init(&cfg.arch, &ad), &source) {
         (Net::Mlp(m, _), Source::Lab(_)) => run(cfg, m, &source, &ad, &mut progress, |m, x, t, _| m.forward(x, t)),
         (Net::UNet(m, c), Source::Images(_)) => run(cfg, m, &source, &ad, &mut progress, move |m, x, t, labels| {
