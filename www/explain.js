@@ -1,7 +1,7 @@
 // The short text beside the picture: what the visitor is looking at, in words, for the
 // chosen model, method and lanes. No DOM.
 import { imageModelOf } from "./models.js";
-import { dgStartOf, usesQ } from "./settings.js";
+import { DEFAULTS, dgStartOf, usesQ } from "./settings.js";
 
 const METHODS = {
   plain: "the plain ODE (no guidance): samples land at whatever log p they happen to have",
@@ -29,7 +29,7 @@ function sizeOf(image) {
 /** DG's words, with where its push starts when that is not the whole path. */
 function methodWords(options) {
   const start = options.method === "dg" ? dgStartOf(options) : null;
-  if (start === null || start <= Number(options.lambdaMin ?? -10)) {
+  if (start === null || start <= Number(options.lambdaMin ?? DEFAULTS.lambdaMin)) {
     return METHODS[options.method] ?? "";
   }
   return `Density Guidance: the plain ODE lays down the shapes up to λ = ${start}, then log p is held at its q-quantile down to the data`;

@@ -13,7 +13,7 @@ use dg::nets::Conditioning;
 use dg::sampling::density::{Divergence, encode};
 use dg::sampling::device::{Precision, cpu};
 use dg::sampling::gauss::DiagonalGaussian;
-use dg::sampling::guidance::Method;
+use dg::sampling::guidance::{Method, check_q};
 use dg::sampling::rng::BatchRng;
 use dg::sampling::sampler::{Sampler, Settings, host1, rows};
 use dg::sampling::schedule::{Path, Window};
@@ -128,7 +128,7 @@ pub fn run(a: Detail) -> Result<Value> {
     if a.per_class == 0 || a.steps == 0 {
         return Err(Error::invalid(if a.steps == 0 { "steps" } else { "samples" }, "must be at least 1"));
     }
-    if a.qs.is_empty() || a.qs.iter().any(|q| !(*q > 0.0 && *q < 1.0)) {
+    if a.qs.is_empty() || a.qs.iter().any(|&q| check_q(q).is_err()) {
         return Err(Error::invalid("qs", "give one or more q values, each in (0, 1)"));
     }
     std::fs::create_dir_all(&a.out).map_err(|e| Error::Input { path: a.out.clone(), reason: e.to_string() })?;

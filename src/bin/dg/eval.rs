@@ -78,7 +78,7 @@ pub struct EvalArgs {
 }
 
 /// `method` with DG's push starting at `start`; other methods as they are.
-pub fn started(method: Method, start: Option<f64>) -> Method {
+fn started(method: Method, start: Option<f64>) -> Method {
     match method {
         Method::Dg { q, .. } => Method::Dg { q, start },
         other => other,
