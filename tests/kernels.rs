@@ -186,6 +186,37 @@ fn host_unet_matches_burn_on_the_shipped_weights() {
     }
 }
 
+/// A wider, deeper lowest level (`bottom`, `mid_blocks`) survives a weights file and runs the
+/// same on the host kernels as in burn's module; the untrained weights exercise every layer.
+#[test]
+fn a_deeper_bottom_saves_loads_and_matches_burn() {
+    use dg::nets::{Arch, UNetConfig};
+    let d = device();
+    let config = UNetConfig { channels: 8, bottom: Some(24), mid_blocks: 3, ..Default::default() };
+    let path = std::env::temp_dir().join(format!("dg-deep-bottom-{}.safetensors", std::process::id()));
+    let path = path.to_str().unwrap();
+    Net::init(&Arch::UNet(config), &d).save(path, false).unwrap();
+    let bytes = std::fs::read(path).unwrap();
+    std::fs::remove_file(path).unwrap();
+    let Net::UNet(net, loaded) = Net::from_bytes(bytes, path, &d).unwrap() else { panic!("a U-Net") };
+    assert_eq!(loaded, config);
+    // the three lowest blocks and the wider pool and up2 all hold parameters
+    let params = burn::module::Module::num_params(&net);
+    let shallow = burn::module::Module::num_params(&UNetConfig { channels: 8, ..Default::default() }.init(&d));
+    assert!(params > shallow, "{params} parameters against {shallow} with the default bottom");
+    let cond = Conditioning { classes: vec![3, 1, 4], cfg: 2.0, ..Default::default() };
+    let host_net = HostUNet::new(conditioned(net, config, &cond));
+    let mut rng = Rng(11);
+    for (b, lambda) in [(5, -3.0), (3, 2.0)] {
+        let x = normal(&mut rng, b, 784, &d);
+        let expect = host(host_net.burn.predict(x.clone(), lambda));
+        let got = host(host_net.predict(x, lambda));
+        let e = rel_err(&got, &expect);
+        println!("deep bottom, batch {b}, λ {lambda}: relative error {e:e}");
+        assert!(e < 2e-5, "batch {b} λ {lambda}: relative error {e:e}");
+    }
+}
+
 #[test]
 fn host_jvp_matches_autodiff_and_a_central_difference() {
     let d = device();

@@ -183,12 +183,13 @@ impl HostUNet {
         let (n, c, s) = (labels.len(), self.config().colours, self.config().side);
         let e = self.embedding(t, labels);
         let input = Dual { v: Blocked::from_nchw(x, n, c, s, s), d: dx.map(|d| Blocked::from_nchw(d, n, c, s, s)) };
-        let b = &self.blocks;
-        let h1 = b[0].forward(&input.conv(&self.conv_in, None, None), &e);
-        let h2 = b[1].forward(&h1.conv(&self.pools[0], None, None), &e);
-        let m = b[2].forward(&h2.conv(&self.pools[1], None, None), &e);
-        let u2 = b[3].forward(&m.upsample_concat(&h2), &e);
-        let u1 = b[4].forward(&u2.upsample_concat(&h1), &e);
+        let (down, rest) = self.blocks.split_at(2);
+        let (mids, up) = rest.split_at(rest.len() - 2);
+        let h1 = down[0].forward(&input.conv(&self.conv_in, None, None), &e);
+        let h2 = down[1].forward(&h1.conv(&self.pools[0], None, None), &e);
+        let m = mids.iter().fold(h2.conv(&self.pools[1], None, None), |m, block| block.forward(&m, &e));
+        let u2 = up[0].forward(&m.upsample_concat(&h2), &e);
+        let u1 = up[1].forward(&u2.upsample_concat(&h1), &e);
         let out = u1.norm_silu(&self.norm_out).conv(&self.conv_out, None, None);
         (out.v.to_nchw(), out.d.map(|d| d.to_nchw()))
     }

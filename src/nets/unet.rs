@@ -1,5 +1,5 @@
 //! The class-conditional U-Net for images: two levels down and back up with skips, one
-//! residual block per level, time and class embeddings added in every block; and
+//! residual block per level (one or more at the lowest), time and class embeddings added in every block; and
 //! [`Conditioned`], the network with the labels and classifier-free guidance a run asks for.
 
 use crate::nets::conv_op::forward as conv;
@@ -86,16 +86,32 @@ pub struct UNetConfig {
     pub emb: usize,
     /// Classes; label `classes` is the null label of classifier-free guidance.
     pub classes: usize,
+    /// Channels at the lowest level (7 × 7 for 28 × 28 images), where a convolution costs a
+    /// sixteenth of one at full size: the cheap place for capacity. `None` (files from before
+    /// this field): twice `channels`, like the middle level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bottom: Option<usize>,
+    /// Residual blocks at the lowest level (files from before this field: 1).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub mid_blocks: usize,
 }
 
 impl Default for UNetConfig {
     fn default() -> Self {
-        UNetConfig { side: 28, colours: 1, channels: 16, emb: 64, classes: 10 }
+        UNetConfig { side: 28, colours: 1, channels: 16, emb: 64, classes: 10, bottom: None, mid_blocks: 1 }
     }
 }
 
 fn grey() -> usize {
     1
+}
+
+fn one() -> usize {
+    1
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 
 /// Two levels down (28 → 14 → 7) and back up, with skips; time and class enter every block.
@@ -110,6 +126,8 @@ pub struct UNet {
     down2: ResBlock,
     pool2: Conv2d,
     mid: ResBlock,
+    /// The lowest level's blocks after `mid` (`mid_blocks - 1`; none in files from before).
+    mid_rest: Vec<ResBlock>,
     up2: ResBlock,
     up1: ResBlock,
     norm_out: GroupNorm,
@@ -118,7 +136,7 @@ pub struct UNet {
 
 impl UNetConfig {
     pub fn init(&self, device: &Device) -> UNet {
-        let (c, e) = (self.channels, self.emb);
+        let (c, e, b) = (self.channels, self.emb, self.bottom());
         UNet {
             time1: LinearConfig::new(e, e).init(device),
             time2: LinearConfig::new(e, e).init(device),
@@ -127,13 +145,19 @@ impl UNetConfig {
             down1: ResBlock::new(c, c, e, device),
             pool1: conv3(c, 2 * c, 2, device),
             down2: ResBlock::new(2 * c, 2 * c, e, device),
-            pool2: conv3(2 * c, 2 * c, 2, device),
-            mid: ResBlock::new(2 * c, 2 * c, e, device),
-            up2: ResBlock::new(4 * c, 2 * c, e, device),
+            pool2: conv3(2 * c, b, 2, device),
+            mid: ResBlock::new(b, b, e, device),
+            mid_rest: (1..self.mid_blocks.max(1)).map(|_| ResBlock::new(b, b, e, device)).collect(),
+            up2: ResBlock::new(b + 2 * c, 2 * c, e, device),
             up1: ResBlock::new(3 * c, c, e, device),
             norm_out: GroupNormConfig::new(groups(c), c).init(device),
             conv_out: conv3(c, self.colours, 1, device),
         }
+    }
+
+    /// Channels at the lowest level.
+    pub fn bottom(&self) -> usize {
+        self.bottom.unwrap_or(2 * self.channels)
     }
 
     /// Values per image, `C·S·S` (one row of a batch).
@@ -144,6 +168,7 @@ impl UNetConfig {
     /// Multiply-accumulates of one forward pass of one image, ×2 for FLOPs.
     pub fn flops(&self) -> f64 {
         let (c, s, k) = (self.channels as f64, self.side as f64, self.colours as f64);
+        let (b, mids) = (self.bottom() as f64, self.mid_blocks.max(1) as f64);
         let conv = |i: f64, o: f64, side: f64, k: f64| i * o * k * side * side;
         let block = |i: f64, o: f64, side: f64| {
             conv(i, o, side, 9.0) + conv(o, o, side, 9.0) + if i != o { conv(i, o, side, 1.0) } else { 0.0 }
@@ -153,9 +178,9 @@ impl UNetConfig {
             + block(c, c, s)
             + conv(c, 2.0 * c, s2, 9.0)
             + block(2.0 * c, 2.0 * c, s2)
-            + conv(2.0 * c, 2.0 * c, s4, 9.0)
-            + block(2.0 * c, 2.0 * c, s4)
-            + block(4.0 * c, 2.0 * c, s2)
+            + conv(2.0 * c, b, s4, 9.0)
+            + mids * block(b, b, s4)
+            + block(b + 2.0 * c, 2.0 * c, s2)
             + block(3.0 * c, c, s)
             + conv(c, k, s, 9.0))
     }
@@ -171,6 +196,7 @@ impl UNet {
         let h1 = self.down1.forward(h0, emb.clone());
         let h2 = self.down2.forward(conv(&self.pool1, h1.clone()), emb.clone());
         let m = self.mid.forward(conv(&self.pool2, h2.clone()), emb.clone());
+        let m = self.mid_rest.iter().fold(m, |m, block| block.forward(m, emb.clone()));
         let u2 = self.up2.forward(Tensor::cat(vec![upsample(m), h2], 1), emb.clone());
         let u1 = self.up1.forward(Tensor::cat(vec![upsample(u2), h1], 1), emb);
         conv(&self.conv_out, silu(norm(&self.norm_out, u1)))
@@ -244,13 +270,14 @@ pub(crate) struct BlockLayers<'a> {
     pub skip: Option<&'a Conv2d>,
 }
 
-/// A [`UNet`]'s layers, borrowed; `blocks` in forward order: down1, down2, mid, up2, up1.
+/// A [`UNet`]'s layers, borrowed; `blocks` in forward order: down1, down2, the lowest
+/// level's (`mid_blocks` of them), up2, up1.
 pub(crate) struct UNetLayers<'a> {
     pub time: [&'a Linear; 2],
     pub label: &'a Embedding,
     pub conv_in: &'a Conv2d,
     pub pools: [&'a Conv2d; 2],
-    pub blocks: [BlockLayers<'a>; 5],
+    pub blocks: Vec<BlockLayers<'a>>,
     pub norm_out: &'a GroupNorm,
     pub conv_out: &'a Conv2d,
 }
@@ -276,7 +303,12 @@ impl UNet {
             label: &self.label,
             conv_in: &self.conv_in,
             pools: [&self.pool1, &self.pool2],
-            blocks: [self.down1.layers(), self.down2.layers(), self.mid.layers(), self.up2.layers(), self.up1.layers()],
+            blocks: [&self.down1, &self.down2, &self.mid]
+                .into_iter()
+                .chain(&self.mid_rest)
+                .chain([&self.up2, &self.up1])
+                .map(ResBlock::layers)
+                .collect(),
             norm_out: &self.norm_out,
             conv_out: &self.conv_out,
         }

@@ -118,6 +118,12 @@ struct TrainArgs {
     /// MLP width (2-D) or U-Net base channels (fashion, emoji).
     #[arg(long)]
     width: Option<usize>,
+    /// U-Net channels at the lowest level (default twice --width).
+    #[arg(long)]
+    bottom: Option<usize>,
+    /// U-Net residual blocks at the lowest level.
+    #[arg(long, default_value_t = 1)]
+    mid_blocks: usize,
     #[arg(long, default_value_t = 0.1)]
     label_dropout: f64,
     #[arg(long, default_value_t = 1000)]
@@ -192,7 +198,19 @@ fn train(a: TrainArgs) -> Result<Value> {
         Some(images) => {
             let (colours, side) = images.shape();
             let classes = images.classes().len();
-            Arch::UNet(UNetConfig { side, colours, classes, channels: a.width.unwrap_or(16), ..Default::default() })
+            if a.mid_blocks == 0 || a.bottom == Some(0) {
+                return Err(Error::invalid("U-Net", "--bottom and --mid-blocks must be at least 1"));
+            }
+            let channels = a.width.unwrap_or(16);
+            Arch::UNet(UNetConfig {
+                side,
+                colours,
+                classes,
+                channels,
+                bottom: a.bottom,
+                mid_blocks: a.mid_blocks,
+                emb: 64,
+            })
         }
         None => Arch::Mlp(MlpConfig { width: a.width.unwrap_or(128), ..Default::default() }),
     };
