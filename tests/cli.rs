@@ -336,3 +336,20 @@ fn training_twice_with_one_seed_gives_the_same_weights() {
     assert!(a != c, "seeds 3 and 4 wrote the same weights");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// An image U-Net with no channels or no blocks at its lowest level is refused in one line
+/// naming the setting, before any data is read or any weights are written.
+#[test]
+fn a_u_net_without_a_lowest_level_is_refused() {
+    let out = std::env::temp_dir().join(format!("dg-cli-bottom-{}.safetensors", std::process::id()));
+    let out = out.to_string_lossy().into_owned();
+    for setting in [["--bottom", "0"], ["--mid-blocks", "0"]] {
+        let args = ["train", "--data", "fashion", "--steps", "2", "--out", &out];
+        let (code, stdout, err) = dg(&[&args[..], &setting[..]].concat());
+        assert_ne!(code, 0, "{setting:?} was accepted");
+        assert!(stdout.is_empty(), "{setting:?}: {stdout}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{setting:?}: {err}");
+        assert!(err.contains(setting[0]), "{setting:?}: '{err}' does not name it");
+        assert!(!std::path::Path::new(&out).exists(), "{setting:?}: weights written");
+    }
+}
