@@ -1,6 +1,7 @@
 //! The class-conditional U-Net for images: two levels down and back up with skips, one
-//! residual block per level (one or more at the lowest), time and class embeddings added in every block; and
-//! [`Conditioned`], the network with the labels and classifier-free guidance a run asks for.
+//! residual block per level (one or more at the lowest), time and class embeddings added in
+//! every block; and [`Conditioned`], the network with the labels and classifier-free guidance
+//! a run asks for.
 
 use crate::nets::conv_op::forward as conv;
 use crate::nets::norm_op::forward as norm;
