@@ -148,7 +148,7 @@ impl UNetConfig {
             down2: ResBlock::new(2 * c, 2 * c, e, device),
             pool2: conv3(2 * c, b, 2, device),
             mid: ResBlock::new(b, b, e, device),
-            mid_rest: (1..self.mid_blocks.max(1)).map(|_| ResBlock::new(b, b, e, device)).collect(),
+            mid_rest: (1..self.lowest_blocks()).map(|_| ResBlock::new(b, b, e, device)).collect(),
             up2: ResBlock::new(b + 2 * c, 2 * c, e, device),
             up1: ResBlock::new(3 * c, c, e, device),
             norm_out: GroupNormConfig::new(groups(c), c).init(device),
@@ -161,6 +161,11 @@ impl UNetConfig {
         self.bottom.unwrap_or(2 * self.channels)
     }
 
+    /// Residual blocks at the lowest level: `mid` is always there, so at least one.
+    fn lowest_blocks(&self) -> usize {
+        self.mid_blocks.max(1)
+    }
+
     /// Values per image, `C·S·S` (one row of a batch).
     pub fn dim(&self) -> usize {
         self.colours * self.side * self.side
@@ -169,7 +174,7 @@ impl UNetConfig {
     /// Multiply-accumulates of one forward pass of one image, ×2 for FLOPs.
     pub fn flops(&self) -> f64 {
         let (c, s, k) = (self.channels as f64, self.side as f64, self.colours as f64);
-        let (b, mids) = (self.bottom() as f64, self.mid_blocks.max(1) as f64);
+        let (b, mids) = (self.bottom() as f64, self.lowest_blocks() as f64);
         let conv = |i: f64, o: f64, side: f64, k: f64| i * o * k * side * side;
         let block = |i: f64, o: f64, side: f64| {
             conv(i, o, side, 9.0) + conv(o, o, side, 9.0) + if i != o { conv(i, o, side, 1.0) } else { 0.0 }

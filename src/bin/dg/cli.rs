@@ -201,16 +201,8 @@ fn train(a: TrainArgs) -> Result<Value> {
             if a.mid_blocks == 0 || a.bottom == Some(0) {
                 return Err(Error::invalid("U-Net", "--bottom and --mid-blocks must be at least 1"));
             }
-            let channels = a.width.unwrap_or(16);
-            Arch::UNet(UNetConfig {
-                side,
-                colours,
-                classes,
-                channels,
-                bottom: a.bottom,
-                mid_blocks: a.mid_blocks,
-                emb: 64,
-            })
+            let (channels, bottom, mid_blocks) = (a.width.unwrap_or(16), a.bottom, a.mid_blocks);
+            Arch::UNet(UNetConfig { side, colours, classes, channels, bottom, mid_blocks, ..Default::default() })
         }
         None => Arch::Mlp(MlpConfig { width: a.width.unwrap_or(128), ..Default::default() }),
     };
