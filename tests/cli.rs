@@ -301,6 +301,23 @@ fn eval_detail_refuses_q_outside_the_open_interval() {
     }
 }
 
+/// `dg eval --solver` takes euler, heun or rk4; anything else is refused in one line naming
+/// the setting, for the report and for `--detail`, before any output folder is made.
+#[test]
+fn eval_refuses_an_unknown_solver() {
+    for detail in [false, true] {
+        let mut args = vec!["eval", "--model", "fashion", "--solver", "midpoint", "--out", "/nonexistent/eval"];
+        if detail {
+            args.push("--detail");
+        }
+        let (code, out, err) = dg(&args);
+        assert_ne!(code, 0, "detail {detail}: accepted");
+        assert!(out.is_empty(), "detail {detail}: {out}");
+        assert_eq!(err.trim_end().lines().count(), 1, "detail {detail}: not one line: {err}");
+        assert!(err.contains("solver") && err.contains("midpoint"), "detail {detail}: '{err}'");
+    }
+}
+
 /// A safetensors file's tensors by name, each as its dtype, shape and bytes (the header's
 /// metadata, whose key order varies from run to run, left out).
 fn tensors(bytes: &[u8]) -> std::collections::BTreeMap<String, (Value, Vec<u8>)> {
