@@ -105,7 +105,8 @@ export function applicableOptions(options) {
 
 /** What the bare page (no query) runs at once: the paper's point in one picture, the same
  * four Fashion-MNIST starts at a low, a middle and a high q, DG pushing from λ = -2 (the
- * model's "auto"; at 32 steps 1 sample of 200 is speckled at q = 0.2, docs/page.md). On the
+ * model's "auto"; at 32 steps the classifier names the garment asked for in 83.5–86.5 % of
+ * each lane's samples, the plain ODE's in 85.5 %, docs/page.md). On the
  * backend `auto` picks: the CPU backend beside a software adapter, else the faster as
  * measured for this model and batch (about a second, once per device and build; see
  * backend-choice.js). */
