@@ -422,7 +422,7 @@ export async function mount(element, options = {}) {
       const meanLogp = lanes[0].trajectory.at(-1).mean;
       status.textContent =
         `${backend} (${reason}) · ${workers} worker${workers > 1 ? "s" : ""} · step ${head.steps_done}/${laneSettings[0].steps} · ` +
-        `λ ${head.lambda.toFixed(2)} · mean log p ${meanLogp.toFixed(2)} · NFE ${head.nfe} · guards ${head.guard_steps} · ` +
+        `λ ${head.lambda.toFixed(2)} · mean log p ${meanLogp.toFixed(2)} · NFE ${head.nfe} · guards ${lanes.map((lane) => lane.state.guard_steps).join(" / ")} · ` +
         `ms compute ${step.compute_ms.toFixed(1)} / readback ${step.readback_ms.toFixed(1)} / ` +
         `messaging ${step.messaging_ms.toFixed(1)} / draw ${step.draw_ms.toFixed(1)}`;
       if (!more) {
@@ -445,6 +445,7 @@ export async function mount(element, options = {}) {
         logp_final: Array.from(lane.state.logp),
         trajectory: lane.trajectory,
         nfe: lane.state.nfe,
+        guard_steps: lane.state.guard_steps,
       }));
     }
     if (o.trace) {
