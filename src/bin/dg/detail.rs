@@ -30,9 +30,6 @@ use std::fmt::Write;
 use std::rc::Rc;
 use std::time::Instant;
 
-/// The feature network `dg classifier` writes, trained on Fashion-MNIST.
-const CLASSIFIER: &str = "models/classifier.safetensors";
-
 /// The q values DG is run at unless `--qs` names others (the plain ODE is the reference).
 pub const QS: [f64; 5] = [0.2, 0.3, 0.5, 0.7, 0.8];
 
@@ -53,6 +50,8 @@ pub struct Detail {
     pub dg_start: Option<f64>,
     /// The ODE integrator of generation and encoding.
     pub solver: Solver,
+    /// The Fashion-MNIST feature network (`dg eval --classifier`).
+    pub classifier: String,
 }
 
 /// The data set a model was trained on: a shipped model's name, or the `data` of a weights
@@ -154,9 +153,9 @@ pub fn run(a: Detail) -> Result<Value> {
     let n = a.per_class * classes;
     // the feature network `dg eval` uses, for a class-conditional Fashion-MNIST model
     let classifier = if matches!(data, ImageData::Fashion) && !a.gaussian {
-        let bytes =
-            std::fs::read(CLASSIFIER).map_err(|e| Error::Model { path: CLASSIFIER.into(), reason: e.to_string() })?;
-        Some(Classifier::load(bytes, CLASSIFIER, &device)?)
+        let path = &a.classifier;
+        let bytes = std::fs::read(path).map_err(|e| Error::Model { path: path.clone(), reason: e.to_string() })?;
+        Some(Classifier::load(bytes, path, &device)?)
     } else {
         None
     };

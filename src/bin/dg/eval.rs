@@ -29,7 +29,7 @@ pub struct EvalArgs {
     /// The image model: `fashion` or a .safetensors file.
     #[arg(long, default_value = "fashion")]
     model: String,
-    /// The feature network (written by `dg classifier`).
+    /// The feature network (written by `dg classifier`); `--detail` uses it on Fashion-MNIST models.
     #[arg(long, default_value = "models/classifier.safetensors")]
     classifier: String,
     /// Samples per configuration for the Fréchet distance, PNG size and class agreement.
@@ -276,6 +276,7 @@ pub fn run(args: EvalArgs) -> Result<Value> {
             qs,
             dg_start,
             solver,
+            classifier: args.classifier,
         });
     }
     if args.report_only {
