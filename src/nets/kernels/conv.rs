@@ -362,16 +362,29 @@ fn image_tiles_k<V: Lanes, const T1: usize, const T2: usize, const K: usize>(a: 
     let mut ob = 0;
     while ob < a.ocb {
         if T2 > 0 && a.ocb - ob >= 2 {
-            for oh in 0..a.oh {
-                row::<V, 2, T2, K>(a, ob, oh);
-            }
+            rows::<V, 2, T2, K>(a, ob);
             ob += 2;
         } else {
-            for oh in 0..a.oh {
-                row::<V, 1, T1, K>(a, ob, oh);
-            }
+            rows::<V, 1, T1, K>(a, ob);
             ob += 1;
         }
+    }
+}
+
+/// Every output row of `B` channel blocks. Rows of 7 pixels (the 7 × 7 level of a 28 × 28
+/// U-Net) go two at a time where a tile holds 14 pixels: one row would fill half the register
+/// tile, and each weight load would feed 7 pixels instead of 14.
+#[inline(always)]
+fn rows<V: Lanes, const B: usize, const TMAX: usize, const K: usize>(a: &mut Args, ob: usize) {
+    let mut oh = 0;
+    if TMAX >= 14 && a.ow == 7 {
+        while oh + 2 <= a.oh {
+            tile::<V, B, 7, 2, K>(a, ob, oh, 0);
+            oh += 2;
+        }
+    }
+    for oh in oh..a.oh {
+        row::<V, B, TMAX, K>(a, ob, oh);
     }
 }
 
@@ -383,13 +396,13 @@ fn row<V: Lanes, const B: usize, const TMAX: usize, const K: usize>(a: &mut Args
         let left = a.ow - ow;
         let t = [14, 7, 6, 4, 3, 2].into_iter().find(|&t| t <= TMAX && t <= left).unwrap_or(1);
         match t {
-            14 => tile::<V, B, 14, K>(a, ob, oh, ow),
-            7 => tile::<V, B, 7, K>(a, ob, oh, ow),
-            6 => tile::<V, B, 6, K>(a, ob, oh, ow),
-            4 => tile::<V, B, 4, K>(a, ob, oh, ow),
-            3 => tile::<V, B, 3, K>(a, ob, oh, ow),
-            2 => tile::<V, B, 2, K>(a, ob, oh, ow),
-            _ => tile::<V, B, 1, K>(a, ob, oh, ow),
+            14 => tile::<V, B, 14, 1, K>(a, ob, oh, ow),
+            7 => tile::<V, B, 7, 1, K>(a, ob, oh, ow),
+            6 => tile::<V, B, 6, 1, K>(a, ob, oh, ow),
+            4 => tile::<V, B, 4, 1, K>(a, ob, oh, ow),
+            3 => tile::<V, B, 3, 1, K>(a, ob, oh, ow),
+            2 => tile::<V, B, 2, 1, K>(a, ob, oh, ow),
+            _ => tile::<V, B, 1, 1, K>(a, ob, oh, ow),
         }
         ow += t;
     }
@@ -516,57 +529,69 @@ fn dot_image<V: Lanes>(a: &mut Args, wd: &[f32]) {
     }
 }
 
-/// Accumulate into `T × B` register vectors: the store comes once, after the reduction.
+/// Accumulate into `B × R × T` register vectors (`R` rows of `T` pixels from row `oh`): the
+/// store comes once, after the reduction.
 #[inline(always)]
 #[allow(clippy::needless_range_loop)] // indices address the register tile
-fn tile<V: Lanes, const B: usize, const T: usize, const K: usize>(a: &mut Args, ob: usize, oh: usize, ow0: usize) {
+fn tile<V: Lanes, const B: usize, const T: usize, const R: usize, const K: usize>(
+    a: &mut Args,
+    ob: usize,
+    oh: usize,
+    ow0: usize,
+) {
     let k = if K == 0 { a.k } else { K };
     let (s, pw) = (a.s, a.pw);
     let plane = a.ph * pw * L;
     // every read and write below stays inside these bounds
     assert!(a.ic.div_ceil(L) * plane <= a.x.len());
-    assert!((oh * s + k - 1) < a.ph && ((ow0 + T - 1) * s + k - 1) < pw);
+    assert!(((oh + R - 1) * s + k - 1) < a.ph && ((ow0 + T - 1) * s + k - 1) < pw);
+    assert!(oh + R <= a.oh && ow0 + T <= a.ow);
     assert!((ob + B) * a.ic * k * k * L <= a.w.len() && (ob + B) * L <= a.bias.len());
-    assert!((((ob + B - 1) * a.oh + oh) * a.ow + ow0 + T) * L <= a.out.len());
+    assert!((((ob + B - 1) * a.oh + oh + R - 1) * a.ow + ow0 + T) * L <= a.out.len());
     assert!(a.res.is_none_or(|r| r.len() == a.out.len()));
     let (xs, ws) = (a.x.as_ptr(), a.w.as_ptr());
     let kk = k * k;
     // SAFETY: the asserts above bound every offset: channel block `ic / L` < ic blocks,
-    // row `oh·s + kh` < ph, column `(ow0 + p)·s + kw` < pw, weight and bias block `ob + o`
-    // < ocb, output pixel `ow0 + p` < ow; `image` only calls this with `V` the CPU has.
+    // row `(oh + r)·s + kh` < ph, column `(ow0 + p)·s + kw` < pw, weight and bias block
+    // `ob + o` < ocb, output row `oh + r` < oh and pixel `ow0 + p` < ow; `image` only calls
+    // this with `V` the CPU has.
     unsafe {
-        let mut acc = [[V::load(a.bias.as_ptr()); T]; B];
+        let mut acc = [[[V::load(a.bias.as_ptr()); T]; R]; B];
         for (o, acc) in acc.iter_mut().enumerate() {
             let b = V::load(a.bias.as_ptr().add((ob + o) * L));
-            acc.iter_mut().for_each(|p| *p = b);
+            acc.iter_mut().flatten().for_each(|p| *p = b);
         }
         for ic in 0..a.ic {
             let base = xs.add((ic / L) * plane + ic % L);
             let wbase = ws.add((ob * a.ic + ic) * kk * L);
             for kh in 0..k {
-                let row = base.add((oh * s + kh) * pw * L);
                 for kw in 0..k {
                     let mut wv = [V::load(wbase); B];
                     for (o, wv) in wv.iter_mut().enumerate() {
                         *wv = V::load(wbase.add((o * a.ic * kk + kh * k + kw) * L));
                     }
-                    for p in 0..T {
-                        let xv = *row.add(((ow0 + p) * s + kw) * L);
-                        for o in 0..B {
-                            acc[o][p] = V::madd(xv, wv[o], acc[o][p]);
+                    for r in 0..R {
+                        let row = base.add(((oh + r) * s + kh) * pw * L);
+                        for p in 0..T {
+                            let xv = *row.add(((ow0 + p) * s + kw) * L);
+                            for o in 0..B {
+                                acc[o][r][p] = V::madd(xv, wv[o], acc[o][r][p]);
+                            }
                         }
                     }
                 }
             }
         }
         for (o, acc) in acc.iter().enumerate() {
-            for (p, acc) in acc.iter().enumerate() {
-                let at = (((ob + o) * a.oh + oh) * a.ow + ow0 + p) * L;
-                let v = match a.res {
-                    Some(r) => acc.add(V::load(r.as_ptr().add(at))),
-                    None => *acc,
-                };
-                v.store(a.out.as_mut_ptr().add(at));
+            for (r, acc) in acc.iter().enumerate() {
+                for (p, acc) in acc.iter().enumerate() {
+                    let at = (((ob + o) * a.oh + oh + r) * a.ow + ow0 + p) * L;
+                    let v = match a.res {
+                        Some(res) => acc.add(V::load(res.as_ptr().add(at))),
+                        None => *acc,
+                    };
+                    v.store(a.out.as_mut_ptr().add(at));
+                }
             }
         }
     }
